@@ -1,0 +1,36 @@
+"""GET /api/session/{id} — one session's full timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ghostid.http import create_resolver, json_response, parse_params
+from ghostid.logic import auth, session
+from ghostid.models.api import SessionQuery
+from ghostid.observability import logger, metrics, tracer
+
+app = create_resolver()
+
+
+@app.get("/api/session/<session_id>")
+@tracer.capture_method
+def get_session(session_id: str) -> Response:
+    user_id = auth.authenticate(app.current_event.cookies)
+    params = {**(app.current_event.query_string_parameters or {}), "session_id": session_id}
+    query = parse_params(SessionQuery, params)
+    auth.authorize(user_id, query.site_id)
+    body = session.site_session(query.site_id, query.session_id)
+    metrics.add_metric(name="SessionServed", unit=MetricUnit.Count, value=1)
+    return json_response(200, body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

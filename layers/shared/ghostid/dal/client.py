@@ -1,0 +1,20 @@
+"""One low-level DynamoDB client per process (reused across invocations)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    """Honours AWS_ENDPOINT_URL_DYNAMODB, so the local stack and tests point it at DynamoDB Local."""
+    return boto3.client("dynamodb", config=_CONFIG)

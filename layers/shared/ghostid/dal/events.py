@@ -1,0 +1,80 @@
+"""The events table: one partition per visitor session (`pk=<site>#<session>`), `sk=<event_id>`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ghostid.dal.client import dynamodb
+from ghostid.dal.codec import from_item, to_item
+from ghostid.models.events import StoredEvent
+from ghostid.settings import event_retention_days, events_table
+
+DAY_S = 86_400
+
+
+def session_partition(site_id: int, session_id: str) -> str:
+    return f"{site_id}#{session_id}"
+
+
+def split_partition(pk: str) -> tuple[int, str]:
+    site, session_id = pk.split("#", 1)
+    return int(site), session_id
+
+
+def event_to_item(event: StoredEvent) -> dict[str, Any]:
+    data = event.model_dump(exclude_none=True)
+    ts = event.ts
+    data |= {
+        "pk": session_partition(event.site_id, event.session_id),
+        "sk": event.event_id,
+        "ts": ts,
+        # TTL from the event's own time, so a re-import writes the very same item.
+        "expires_at": ts // 1000 + event_retention_days() * DAY_S,
+    }
+    return to_item(data)
+
+
+def item_to_event(item: dict[str, Any]) -> StoredEvent:
+    data = from_item(item)
+    for internal in ("pk", "sk", "ts", "expires_at"):
+        data.pop(internal, None)
+    return StoredEvent.model_validate(data)
+
+
+def put_event(event: StoredEvent) -> bool:
+    """Stores the event once: False when an event with that id is already stored (a resend)."""
+    try:
+        dynamodb().put_item(
+            TableName=events_table(), Item=event_to_item(event), ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def put_events(events: Sequence[StoredEvent], workers: int = 16) -> int:
+    """Conditional puts in parallel; returns how many were new."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(put_event, events))
+
+
+def query_session_items(site_id: int, session_id: str, consistent: bool = False) -> Iterator[dict[str, Any]]:
+    """Every stored item of one session (raw attribute values), all pages."""
+    request: dict[str, Any] = {
+        "TableName": events_table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": session_partition(site_id, session_id)}},
+        "ConsistentRead": consistent,
+    }
+    while True:
+        page = dynamodb().query(**request)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,301 @@
+"""The rollups table: bucket items, session cells, visitor state (key layout in docs/DESIGN.md)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ghostid.dal.client import dynamodb
+from ghostid.dal.codec import key, n
+from ghostid.logic.fold import (
+    Cell,
+    Deltas,
+    bucket_partition,
+    counters_sort_key,
+    pages_sort_key,
+)
+from ghostid.models.rollups import CellChange, StoredCell, VisitorState
+from ghostid.settings import rollups_table
+from ghostid.timeutil import Window, day_of_hour
+
+MAX_TRANSACTION_ITEMS = 100
+MAX_BATCH_GET = 100
+SketchKey = tuple[str, str]  # (pk, sk)
+
+
+class CellConflict(Exception):
+    """Another consumer replaced one of these cells first: recompute them and try again."""
+
+
+def cells_partition(site_id: int, session_id: str) -> str:
+    return f"{site_id}#S#{session_id}"
+
+
+def visitor_partition(site_id: int, visitor: str) -> str:
+    return f"{site_id}#V#{visitor}"
+
+
+# --- reads for the API -------------------------------------------------------------------------
+
+
+def query_window(site_id: int, window: Window) -> Iterator[dict[str, Any]]:
+    """Every rollup item of the window's buckets: one Query (more pages only for very large sites)."""
+    request: dict[str, Any] = {
+        "TableName": rollups_table(),
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": bucket_partition(site_id, window.granularity)},
+            ":first": {"S": window.first_key},
+            ":last": {"S": window.last_key + "#~"},
+        },
+    }
+    while True:
+        page = dynamodb().query(**request)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def get_identity(site_id: int, visitor: str) -> str | None:
+    item = dynamodb().get_item(
+        TableName=rollups_table(), Key=key(visitor_partition(site_id, visitor), "v"), ProjectionExpression="uid"
+    ).get("Item")
+    return item["uid"]["S"] if item and "uid" in item else None
+
+
+# --- session cells -------------------------------------------------------------------------------
+
+
+def query_cells(site_id: int, session_id: str) -> dict[str, StoredCell]:
+    cells: dict[str, StoredCell] = {}
+    request: dict[str, Any] = {
+        "TableName": rollups_table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": cells_partition(site_id, session_id)}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb().query(**request)
+        for item in page.get("Items", []):
+            cell_key = item["sk"]["S"]
+            cells[cell_key] = StoredCell(session_id, Cell.decode(cell_key, item["d"]["S"]), int(item["v"]["N"]))
+        if "LastEvaluatedKey" not in page:
+            return cells
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _cell_action(site_id: int, change: CellChange) -> dict[str, Any]:
+    version = change.old.version if change.old else 0
+    put: dict[str, Any] = {
+        "TableName": rollups_table(),
+        "Item": {
+            **key(cells_partition(site_id, change.session_id), change.new.key),
+            "d": {"S": change.new.encode()},
+            "v": n(version + 1),
+        },
+    }
+    if change.old:
+        put |= {"ConditionExpression": "v = :v", "ExpressionAttributeValues": {":v": n(version)}}
+    else:
+        put |= {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {"Put": put}
+
+
+def _add_action(pk: str, sk: str, adds: dict[str, Any]) -> dict[str, Any]:
+    names = {f"#a{i}": name for i, name in enumerate(adds)}
+    values = {f":a{i}": value for i, value in enumerate(adds.values())}
+    expression = "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds)))
+    return {
+        "Update": {
+            "TableName": rollups_table(),
+            "Key": key(pk, sk),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _delta_actions(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
+    actions = []
+    for (granularity, index), counter in deltas.counters.items():
+        adds = {name: n(value) for name, value in counter.items() if value}
+        actions.append(_add_action(bucket_partition(site_id, granularity), counters_sort_key(granularity, index), adds))
+    for (granularity, index, shard), pages in deltas.pages.items():
+        adds = {page: n(views) for page, views in pages.items() if views}
+        actions.append(
+            _add_action(bucket_partition(site_id, granularity), pages_sort_key(granularity, index, shard), adds)
+        )
+    for visitor, counter in deltas.visitors.items():
+        hours = deltas.visitor_hours.get(visitor, set())
+        adds = {name: n(value) for name, value in counter.items() if value}
+        if hours:
+            adds["hrs"] = {"NS": [str(h) for h in sorted(hours)]}
+            adds["dys"] = {"NS": sorted({str(day_of_hour(h)) for h in hours})}
+        if adds:
+            actions.append(_add_action(visitor_partition(site_id, visitor), "v", adds))
+    return actions
+
+
+def _items_touched(site_id: int, change: CellChange) -> set[SketchKey]:
+    deltas = Deltas()
+    deltas.add_cell_change(change.old.cell if change.old else None, change.new)
+    touched = {(cells_partition(site_id, change.session_id), change.new.key)}
+    for action in _delta_actions(site_id, deltas.compact()):
+        k = action["Update"]["Key"]
+        touched.add((k["pk"]["S"], k["sk"]["S"]))
+    return touched
+
+
+def pack_transactions(site_id: int, changes: Sequence[CellChange]) -> list[list[CellChange]]:
+    """Groups cell changes so that each group's items fit in one transaction (a single cell always fits)."""
+    groups: list[list[CellChange]] = []
+    current: list[CellChange] = []
+    current_items: set[SketchKey] = set()
+    for change in changes:
+        touched = _items_touched(site_id, change)
+        if current and len(current_items | touched) > MAX_TRANSACTION_ITEMS:
+            groups.append(current)
+            current, current_items = [], set()
+        current.append(change)
+        current_items |= touched
+    if current:
+        groups.append(current)
+    return groups
+
+
+def apply_cell_changes(site_id: int, changes: Sequence[CellChange]) -> None:
+    """Atomically replaces the cells and moves the rollups by their deltas (raises CellConflict)."""
+    deltas = Deltas()
+    for change in changes:
+        deltas.add_cell_change(change.old.cell if change.old else None, change.new)
+    actions = [_cell_action(site_id, change) for change in changes] + _delta_actions(site_id, deltas.compact())
+    for attempt in range(8):
+        try:
+            dynamodb().transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+            return
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            if "ConditionalCheckFailed" in reasons:
+                raise CellConflict from error
+            time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())
+    raise RuntimeError("transaction kept conflicting")
+
+
+# --- visitors ------------------------------------------------------------------------------------
+
+
+def raise_identity(site_id: int, visitor: str, identity_key: str, user_id: str) -> None:
+    """A max-register: keeps the user id of the latest identified event, whatever the arrival order."""
+    try:
+        dynamodb().update_item(
+            TableName=rollups_table(),
+            Key=key(visitor_partition(site_id, visitor), "v"),
+            UpdateExpression="SET ik = :k, uid = :u",
+            ConditionExpression="attribute_not_exists(ik) OR ik < :k",
+            ExpressionAttributeValues={":k": {"S": identity_key}, ":u": {"S": user_id}},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+def _numbers(item: dict[str, Any], name: str) -> set[int]:
+    return {int(v) for v in item.get(name, {}).get("NS", [])}
+
+
+def get_visitors(site_id: int, visitors: Iterable[str]) -> dict[str, VisitorState]:
+    keys = [key(visitor_partition(site_id, v), "v") for v in visitors]
+    states: dict[str, VisitorState] = {}
+    for item in _batch_get(keys):
+        visitor = item["pk"]["S"].split("#V#", 1)[1]
+        states[visitor] = VisitorState(
+            high_intent=int(item.get("hi", {}).get("N", 0)),
+            custom=int(item.get("cu", {}).get("N", 0)),
+            hours=_numbers(item, "hrs"),
+            days=_numbers(item, "dys"),
+            identity_key=item.get("ik", {}).get("S"),
+            user_id=item.get("uid", {}).get("S"),
+            identified_hours=_numbers(item, "ih"),
+            identified_days=_numbers(item, "id"),
+            hot_hours=_numbers(item, "hh"),
+            hot_days=_numbers(item, "hd"),
+        )
+    return states
+
+
+def record_reach_back(site_id: int, visitor: str, added: dict[str, set[int]], expired_hours: set[int]) -> None:
+    """Notes which identified/hot sketches now hold the visitor; forgets hours past the reach-back horizon."""
+    visitor_key = key(visitor_partition(site_id, visitor), "v")
+    added = {name: numbers for name, numbers in added.items() if numbers}
+    if added:
+        names = {f"#n{i}": name for i, name in enumerate(added)}
+        values = {f":n{i}": {"NS": [str(x) for x in sorted(nums)]} for i, nums in enumerate(added.values())}
+        dynamodb().update_item(
+            TableName=rollups_table(),
+            Key=visitor_key,
+            UpdateExpression="ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(added))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,  # type: ignore[arg-type]
+        )
+    if expired_hours:
+        dynamodb().update_item(
+            TableName=rollups_table(),
+            Key=visitor_key,
+            UpdateExpression="DELETE #h :old, #ih :old, #hh :old",
+            ExpressionAttributeNames={"#h": "hrs", "#ih": "ih", "#hh": "hh"},
+            ExpressionAttributeValues={":old": {"NS": [str(x) for x in sorted(expired_hours)]}},
+        )
+
+
+# --- sketches ------------------------------------------------------------------------------------
+
+
+def get_sketches(keys: Iterable[SketchKey]) -> dict[SketchKey, tuple[bytes, int]]:
+    found: dict[SketchKey, tuple[bytes, int]] = {}
+    for item in _batch_get([key(pk, sk) for pk, sk in keys]):
+        found[(item["pk"]["S"], item["sk"]["S"])] = (bytes(item["s"]["B"]), int(item["n"]["N"]))
+    return found
+
+
+def put_sketch(sketch_key: SketchKey, blob: bytes, version: int) -> bool:
+    """Optimistic write: False when another writer got there first (re-read, merge, try again)."""
+    request: dict[str, Any] = {
+        "TableName": rollups_table(),
+        "Item": {**key(*sketch_key), "s": {"B": blob}, "n": n(version + 1)},
+    }
+    if version:
+        request |= {"ConditionExpression": "n = :n", "ExpressionAttributeValues": {":n": n(version)}}
+    else:
+        request["ConditionExpression"] = "attribute_not_exists(pk)"
+    try:
+        dynamodb().put_item(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _batch_get(keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Strongly consistent BatchGetItem over any number of keys, retrying unprocessed ones."""
+    unique = list({(k["pk"]["S"], k["sk"]["S"]): k for k in keys}.values())
+    for start in range(0, len(unique), MAX_BATCH_GET):
+        pending: dict[str, Any] = {
+            rollups_table(): {"Keys": unique[start : start + MAX_BATCH_GET], "ConsistentRead": True}
+        }
+        attempt = 0
+        while pending:
+            response = dynamodb().batch_get_item(RequestItems=pending)
+            yield from response.get("Responses", {}).get(rollups_table(), [])
+            pending = response.get("UnprocessedKeys") or {}
+            if pending:
+                attempt += 1
+                time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())

@@ -1,0 +1,57 @@
+"""Sites and memberships: `pk=SITE#<id>`, `sk=SITE` for the site, `sk=MEMBER#<user>` per member."""
+
+from __future__ import annotations
+
+import json
+
+from ghostid.dal.client import dynamodb
+from ghostid.dal.codec import key
+from ghostid.models.sites import LeadRules, Site
+from ghostid.settings import sites_table
+
+
+def _site_pk(site_id: int) -> str:
+    return f"SITE#{site_id}"
+
+
+def put_site(site: Site) -> None:
+    dynamodb().put_item(
+        TableName=sites_table(),
+        Item={
+            **key(_site_pk(site.site_id), "SITE"),
+            "site_id": {"N": str(site.site_id)},
+            "domain": {"S": site.domain},
+            "name": {"S": site.name},
+            "lead_rules": {"S": site.lead_rules.model_dump_json()},
+        },
+    )
+
+
+def get_site(site_id: int) -> Site | None:
+    item = dynamodb().get_item(TableName=sites_table(), Key=key(_site_pk(site_id), "SITE")).get("Item")
+    if item is None:
+        return None
+    return Site(
+        site_id=site_id,
+        domain=item["domain"]["S"],
+        name=item.get("name", {}).get("S", ""),
+        lead_rules=LeadRules(**json.loads(item["lead_rules"]["S"])) if "lead_rules" in item else LeadRules(),
+    )
+
+
+def is_member(site_id: int, user_id: str) -> bool:
+    response = dynamodb().get_item(
+        TableName=sites_table(), Key=key(_site_pk(site_id), f"MEMBER#{user_id}"), ProjectionExpression="pk"
+    )
+    return "Item" in response
+
+
+def add_member(site_id: int, user_id: str) -> None:
+    dynamodb().put_item(
+        TableName=sites_table(),
+        Item={**key(_site_pk(site_id), f"MEMBER#{user_id}"), "user_id": {"S": user_id}},
+    )
+
+
+def remove_member(site_id: int, user_id: str) -> None:
+    dynamodb().delete_item(TableName=sites_table(), Key=key(_site_pk(site_id), f"MEMBER#{user_id}"))

@@ -1,0 +1,1 @@
+"""Business logic: plain functions that parse nothing HTTP-specific; DynamoDB access goes through `ghostid.dal`."""

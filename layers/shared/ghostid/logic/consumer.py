@@ -1,0 +1,187 @@
+"""Keeps the rollups current for the sessions a stream batch touched (exactly-once in effect).
+
+1. Recompute each touched session's cells from its stored events and replace the stored cells,
+   moving the bucket counters by the difference, in transactions conditioned on the cells' versions.
+2. Raise each visitor's identity (a max-register keyed by event time).
+3. Add visitors to the HLL sketches of their buckets, reaching back for identified visitors and
+   hot leads into every bucket they were active in. Sketch merges are idempotent, so this step is
+   simply redone from the stored state whenever a visitor is touched again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ghostid.dal import events as events_dal
+from ghostid.dal import rollups as rollups_dal
+from ghostid.logic import sketches
+from ghostid.logic.fold import (
+    UNKNOWN_COUNTRY,
+    Cell,
+    EventFacts,
+    bucket_partition,
+    never_decrease,
+    session_cells,
+    sketch_sort_key,
+)
+from ghostid.models.rollups import CellChange, VisitorState
+from ghostid.models.sites import LeadRules
+from ghostid.settings import HOURLY_REACH_BACK_HOURS
+from ghostid.timeutil import HOUR_MS, Granularity, day_of_hour
+
+MAX_ROUNDS = 10
+
+
+@dataclass
+class FoldReport:
+    sessions: int = 0
+    cells_changed: int = 0
+    transactions: int = 0
+    conflicts: int = 0
+    sketch_writes: int = 0
+
+
+def facts_from_item(item: dict[str, Any]) -> EventFacts:
+    """The few attributes the fold reads, straight from DynamoDB's wire format (hot path)."""
+    return EventFacts(
+        event_id=item["sk"]["S"],
+        ts=int(item["ts"]["N"]),
+        type=item["type"]["S"],
+        page=item["page"]["S"],
+        ghost_vid=item["ghost_vid"]["S"],
+        user_id=item["user_id"]["S"] if "user_id" in item else None,
+        country=item["country"]["S"] if "country" in item else UNKNOWN_COUNTRY,
+    )
+
+
+def plan_session(site_id: int, session_id: str, rules: LeadRules) -> tuple[list[CellChange], list[Cell]]:
+    """The cell changes that bring one session's stored cells in line with its stored events."""
+    facts = [facts_from_item(i) for i in events_dal.query_session_items(site_id, session_id, consistent=True)]
+    stored = rollups_dal.query_cells(site_id, session_id)
+    changes: list[CellChange] = []
+    cells: list[Cell] = []
+    for cell_key, cell in session_cells(facts, rules).items():
+        old = stored.get(cell_key)
+        merged = never_decrease(old.cell if old else None, cell)
+        cells.append(merged)
+        if old is None or merged.encode() != old.cell.encode():
+            changes.append(CellChange(session_id, old, merged))
+    return changes, cells
+
+
+def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, now_ms: int) -> FoldReport:
+    report = FoldReport()
+    pending = set(session_ids)
+    report.sessions = len(pending)
+    all_cells: dict[str, list[Cell]] = {}
+    for _ in range(MAX_ROUNDS):
+        changes: list[CellChange] = []
+        for session_id in sorted(pending):
+            session_changes, all_cells[session_id] = plan_session(site_id, session_id, rules)
+            changes.extend(session_changes)
+        conflicted: set[str] = set()
+        for group in rollups_dal.pack_transactions(site_id, changes):
+            try:
+                rollups_dal.apply_cell_changes(site_id, group)
+                report.transactions += 1
+                report.cells_changed += len(group)
+            except rollups_dal.CellConflict:
+                report.conflicts += 1
+                conflicted |= {change.session_id for change in group}
+        if not conflicted:
+            break
+        pending = conflicted
+    else:
+        raise RuntimeError("session cells kept conflicting; the batch will be retried")
+    cells = [cell for session_cells_ in all_cells.values() for cell in session_cells_]
+    report.sketch_writes = update_sketches(site_id, cells, rules, now_ms)
+    return report
+
+
+def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: int) -> int:
+    adds: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def add(granularity: Granularity, index: int, kind: str, visitor: str) -> None:
+        adds[(bucket_partition(site_id, granularity), sketch_sort_key(granularity, index, kind))].add(visitor)
+
+    identities: dict[str, tuple[str, str]] = {}
+    for cell in cells:
+        for granularity, index in (("H", cell.hour), ("D", day_of_hour(cell.hour))):
+            add(granularity, index, "u#v", cell.visitor)
+            for country in cell.countries:
+                add(granularity, index, f"g#{country}", cell.visitor)
+        if cell.identity and (cell.visitor not in identities or cell.identity > identities[cell.visitor]):
+            identities[cell.visitor] = cell.identity
+    for visitor, (identity_key, user_id) in identities.items():
+        rollups_dal.raise_identity(site_id, visitor, identity_key, user_id)
+
+    horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
+    states = rollups_dal.get_visitors(site_id, {cell.visitor for cell in cells})
+    reach_back: dict[str, dict[str, set[int]]] = {}
+    for visitor, state in states.items():
+        reach_back[visitor] = _reach_back(state, rules, horizon)
+        for name, numbers in reach_back[visitor].items():
+            granularity: Granularity = "H" if name.endswith("h") else "D"
+            kind = "u#i" if name.startswith("i") else "u#h"
+            for index in numbers:
+                add(granularity, index, kind, visitor)
+    writes = merge_into_sketches(adds)
+    for visitor, state in states.items():
+        expired = {h for h in state.hours | state.identified_hours | state.hot_hours if h < horizon}
+        rollups_dal.record_reach_back(site_id, visitor, reach_back[visitor], expired)
+    return writes
+
+
+def _reach_back(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str, set[int]]:
+    """Buckets whose identified / hot sketch must still receive this visitor (`ih`, `id`, `hh`, `hd`)."""
+    hours = {h for h in state.hours if h >= horizon}
+    result: dict[str, set[int]] = {}
+    if state.identified:
+        result["ih"] = hours - state.identified_hours
+        result["id"] = state.days - state.identified_days
+    if state.is_hot(rules):
+        result["hh"] = hours - state.hot_hours
+        result["hd"] = state.days - state.hot_days
+    return result
+
+
+def merge_into_sketches(adds: dict[tuple[str, str], set[str]]) -> int:
+    """Read-merge-write with optimistic versions until every sketch holds its visitors."""
+    pending = dict(adds)
+    writes = 0
+    for _ in range(MAX_ROUNDS):
+        current = rollups_dal.get_sketches(pending)
+        lost: dict[tuple[str, str], set[str]] = {}
+        for sketch_key, visitors in pending.items():
+            blob, version = current.get(sketch_key, (None, 0))
+            updated = sketches.add_all(blob, visitors)
+            if updated is None:
+                continue
+            if rollups_dal.put_sketch(sketch_key, updated, version):
+                writes += 1
+            else:
+                lost[sketch_key] = visitors
+        if not lost:
+            return writes
+        pending = lost
+    raise RuntimeError("sketch writes kept conflicting; the batch will be retried")
+
+
+_RULES_TTL_MS = 60_000
+_rules_cache: dict[int, tuple[int, LeadRules]] = {}
+
+
+def rules_for(site_id: int, now_ms: int) -> LeadRules:
+    """A site's lead rules, cached for a minute per warm Lambda container."""
+    from ghostid.dal import sites as sites_dal
+
+    cached = _rules_cache.get(site_id)
+    if cached and now_ms - cached[0] < _RULES_TTL_MS:
+        return cached[1]
+    site = sites_dal.get_site(site_id)
+    rules = site.lead_rules if site else LeadRules()
+    _rules_cache[site_id] = (now_ms, rules)
+    return rules

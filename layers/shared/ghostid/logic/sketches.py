@@ -1,0 +1,40 @@
+"""Distinct counts with Apache DataSketches HLL: mergeable, idempotent (re-adding changes nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ghostid.settings import HLL_LG_K
+
+
+def _ds() -> Any:
+    # Imported on first use: it pulls numpy (~77 ms), which the API handlers only pay when they merge.
+    import datasketches
+
+    return datasketches
+
+
+def add_all(serialized: bytes | None, values: Iterable[str]) -> bytes | None:
+    """`serialized` with `values` added; None when nothing changed (so the caller can skip the write)."""
+    ds = _ds()
+    sketch = ds.hll_sketch.deserialize(serialized) if serialized else ds.hll_sketch(HLL_LG_K, ds.tgt_hll_type.HLL_4)
+    before = sketch.get_estimate() if serialized else None
+    for value in values:
+        sketch.update(value)
+    # Serialized bytes are not canonical (coupon order varies), but the estimate moves on every change.
+    if sketch.is_empty() or sketch.get_estimate() == before:
+        return None
+    updated: bytes = sketch.serialize_compact()
+    return updated
+
+
+def union_estimate(serialized: Iterable[bytes]) -> int:
+    """Distinct count of the union; exact (rounded coupon estimate) for small sets."""
+    ds = _ds()
+    union = ds.hll_union(HLL_LG_K)
+    empty = True
+    for blob in serialized:
+        union.update(ds.hll_sketch.deserialize(blob))
+        empty = False
+    return 0 if empty else round(union.get_estimate())

@@ -1,0 +1,183 @@
+"""Create the template's DynamoDB tables locally and compute each function's environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ACCOUNT_ID = "123456789012"
+STACK_NAME = "ghostid-local"
+
+
+def resources_of_type(template: Mapping[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    """``{logical_id: Properties}`` of the template's resources of ``type_``."""
+    return {
+        lid: res.get("Properties", {})
+        for lid, res in template.get("Resources", {}).items()
+        if res.get("Type") == type_
+    }
+
+
+def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{logical_id: Properties}`` of every ``AWS::DynamoDB::Table``."""
+    return resources_of_type(template, "AWS::DynamoDB::Table")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _create_args(name: str, props: Mapping[str, Any]) -> dict[str, Any]:
+    billing = props.get("BillingMode", "PROVISIONED")
+    args: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
+    if billing == "PROVISIONED":
+        args["ProvisionedThroughput"] = props.get(
+            "ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        )
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if props.get(key):
+            indexes = [dict(ix) for ix in props[key]]
+            if billing == "PAY_PER_REQUEST":
+                for ix in indexes:
+                    ix.pop("ProvisionedThroughput", None)
+            args[key] = indexes
+    stream = props.get("StreamSpecification")
+    if stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return args
+
+
+def _table_exists(client: DynamoDBClient, name: str) -> bool:
+    try:
+        client.describe_table(TableName=name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def create_tables(client: DynamoDBClient, template: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Create every table of ``template`` that does not exist yet (idempotent).
+
+    The local name is ``prefix + logical ID``. Key schema, attribute definitions, indexes,
+    stream and TTL come from the template. Returns ``{logical_id: table_name}``.
+    """
+    names: dict[str, str] = {}
+    for lid, props in table_definitions(template).items():
+        name = prefix + lid
+        names[lid] = name
+        if not _table_exists(client, name):
+            try:
+                client.create_table(**_create_args(name, props))
+            except client.exceptions.ResourceInUseException:
+                pass  # created concurrently
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                client.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                )
+    return names
+
+
+def resolve_value(
+    value: Any, template: Mapping[str, Any], table_names: Mapping[str, str], parameters: Mapping[str, str]
+) -> str:
+    """Resolve a literal, ``Ref``, ``Fn::Sub`` or ``Fn::GetAtt`` to a string, the local way.
+
+    Tables resolve to their local names (ARNs are fake but well-formed), parameters to
+    ``parameters`` or their default, pseudo parameters to local values.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            return _resolve_ref(str(arg), template, table_names, parameters)
+        if fn == "Fn::GetAtt":
+            lid, _, attr = arg.partition(".") if isinstance(arg, str) else (arg[0], "", arg[1])
+            return _resolve_getatt(lid, attr, table_names)
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            return _resolve_sub(arg, template, table_names, parameters)
+    raise ValueError(f"cannot resolve {value!r} locally")
+
+
+def _resolve_ref(
+    name: str, template: Mapping[str, Any], table_names: Mapping[str, str], parameters: Mapping[str, str]
+) -> str:
+    pseudo = {
+        "AWS::Region": _region(),
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::StackName": STACK_NAME,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    if name in table_names:
+        return table_names[name]
+    if name in parameters:
+        return parameters[name]
+    params = template.get("Parameters", {})
+    if name in params:
+        if "Default" not in params[name]:
+            raise ValueError(f"parameter {name} has no default; pass it in `parameters`")
+        return resolve_value(params[name]["Default"], template, table_names, parameters)
+    if name in pseudo:
+        return pseudo[name]
+    if name in template.get("Resources", {}):
+        return name  # a physical id stand-in for other resources
+    raise ValueError(f"cannot resolve Ref {name} locally")
+
+
+def _resolve_getatt(lid: str, attr: str, table_names: Mapping[str, str]) -> str:
+    name = table_names.get(lid, lid)
+    arn = f"arn:aws:dynamodb:{_region()}:{ACCOUNT_ID}:table/{name}"
+    return {"Arn": arn, "StreamArn": f"{arn}/stream/local"}.get(attr, f"{name}.{attr}")
+
+
+def _resolve_sub(
+    text: str, template: Mapping[str, Any], table_names: Mapping[str, str], parameters: Mapping[str, str]
+) -> str:
+    def repl(m: re.Match[str]) -> str:
+        ref = m.group(2)
+        if m.group(1):
+            return "${" + ref + "}"  # ${!Literal} is the escape for a literal ${Literal}
+        if "." in ref:
+            lid, _, attr = ref.partition(".")
+            return _resolve_getatt(lid, attr, table_names)
+        return _resolve_ref(ref, template, table_names, parameters)
+
+    return re.sub(r"\$\{(!?)([^}]*)\}", repl, text)
+
+
+def function_environment(
+    template: Mapping[str, Any],
+    logical_id: str,
+    table_names: Mapping[str, str],
+    parameters: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``Globals.Function.Environment.Variables`` merged with the function's own, resolved locally."""
+    params = parameters or {}
+    glob = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    props = template["Resources"][logical_id].get("Properties", {})
+    own = props.get("Environment", {}).get("Variables", {})
+    merged = {**glob, **own}
+    return {k: resolve_value(v, template, table_names, params) for k, v in merged.items()}
+
+
+def function_ids(template: Mapping[str, Any]) -> list[str]:
+    """Logical IDs of the template's ``AWS::Serverless::Function`` resources."""
+    return list(resources_of_type(template, "AWS::Serverless::Function"))

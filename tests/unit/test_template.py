@@ -1,0 +1,247 @@
+"""Static checks of template.yaml: least privilege, safe stream settings, durable tables, sample events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ghostid_local.cfn_yaml import load_template, loads_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+
+DATA_TABLES = ["LoginSessionsTable", "SitesTable", "EventsTable", "RollupsTable"]
+TABLE_ENV = {
+    "SESSIONS_TABLE": "LoginSessionsTable",
+    "SITES_TABLE": "SitesTable",
+    "EVENTS_TABLE": "EventsTable",
+    "ROLLUPS_TABLE": "RollupsTable",
+}
+FUNCTIONS = ["StatsFunction", "SessionFunction", "RollupFunction"]
+READ_FUNCTIONS = ["StatsFunction", "SessionFunction"]
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+
+
+def _props(logical_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = RESOURCES[logical_id]["Properties"]
+    return props
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in _as_list(_props(function).get("Policies", [])):
+        assert isinstance(policy, dict), f"{function}: SAM policy templates/managed policies: {policy!r}"
+        assert "Statement" in policy, f"{function}: only inline IAM policy documents are allowed"
+        statements.extend(_as_list(policy["Statement"]))
+    return statements
+
+
+def _resource_id(resource: Any) -> str:
+    """Logical id behind a policy Resource, which must be a plain !GetAtt X.Arn."""
+    assert isinstance(resource, dict), f"unexpected resource {resource!r}"
+    assert set(resource) == {"Fn::GetAtt"}, f"unexpected resource {resource!r}"
+    logical_id, attribute = resource["Fn::GetAtt"]
+    assert attribute == "Arn", resource
+    assert logical_id in RESOURCES, resource
+    return str(logical_id)
+
+
+def _tables_in_policies(function: str) -> set[str]:
+    ids = {_resource_id(r) for s in _statements(function) for r in _as_list(s["Resource"])}
+    return {i for i in ids if RESOURCES[i]["Type"] == "AWS::DynamoDB::Table"}
+
+
+def _tables_in_env(function: str) -> set[str]:
+    variables = _props(function).get("Environment", {}).get("Variables", {})
+    tables = set()
+    for name, value in variables.items():
+        if name.endswith("_TABLE"):
+            assert name in TABLE_ENV, f"{function}: unknown table variable {name}"
+            assert value == {"Ref": TABLE_ENV[name]}, f"{function}: {name} must be !Ref {TABLE_ENV[name]}"
+            tables.add(TABLE_ENV[name])
+    return tables
+
+
+# ------------------------------------------------------------------ the loader
+
+
+def test_loader_turns_short_tags_into_long_form() -> None:
+    doc = loads_template(
+        "A: !Ref X\nB: !GetAtt T.StreamArn\nC: !Sub '${X}-y'\nD: !If [c, 1, !Ref AWS::NoValue]\n"
+        "E: !GetAtt [T, Arn]\nF: !Condition IsProd\nG: 2010-09-09\n"
+    )
+    assert doc == {
+        "A": {"Ref": "X"},
+        "B": {"Fn::GetAtt": ["T", "StreamArn"]},
+        "C": {"Fn::Sub": "${X}-y"},
+        "D": {"Fn::If": ["c", 1, {"Ref": "AWS::NoValue"}]},
+        "E": {"Fn::GetAtt": ["T", "Arn"]},
+        "F": {"Condition": "IsProd"},
+        "G": "2010-09-09",
+    }
+
+
+def test_template_shape() -> None:
+    assert TEMPLATE["Transform"] == "AWS::Serverless-2016-10-31"
+    assert set(TEMPLATE["Parameters"]) >= {"Stage", "EventRetentionDays", "LogLevel", "CorsAllowOrigin"}
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.12"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}]
+    env = function_globals["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == "ghostid-analytics"
+    assert env["LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert not any(name.endswith("_TABLE") for name in env), "tables go on each function, not in Globals"
+
+
+def test_shared_layer_is_built_for_arm64_without_boto3() -> None:
+    layer = RESOURCES["SharedLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["ContentUri"] == "layers/shared/"
+    lines = (ROOT / "layers/shared/requirements.txt").read_text().lower().splitlines()
+    requirements = [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    assert not any(r.startswith(("boto3", "botocore")) for r in requirements)
+    assert any(r.startswith("aws-lambda-powertools[tracer]") for r in requirements)
+
+
+# ------------------------------------------------------------------ least privilege
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_policies_have_no_wildcards(function: str) -> None:
+    statements = _statements(function)
+    assert statements
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            assert isinstance(action, str), (function, action)
+            assert "*" not in action, (function, action)
+        for resource in _as_list(statement["Resource"]):
+            assert "*" not in json.dumps(resource), (function, resource)
+            _resource_id(resource)
+
+
+@pytest.mark.parametrize("function", READ_FUNCTIONS)
+def test_read_functions_only_read(function: str) -> None:
+    actions = {a for s in _statements(function) for a in _as_list(s["Action"])}
+    assert actions <= READ_ACTIONS, f"{function} has write actions: {sorted(actions - READ_ACTIONS)}"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_env_tables_are_exactly_the_tables_the_policies_touch(function: str) -> None:
+    assert _tables_in_env(function) == _tables_in_policies(function)
+
+
+def test_rollup_function_writes_only_rollups() -> None:
+    by_resource: dict[str, set[str]] = {}
+    for statement in _statements("RollupFunction"):
+        for resource in _as_list(statement["Resource"]):
+            by_resource.setdefault(_resource_id(resource), set()).update(_as_list(statement["Action"]))
+    assert by_resource["EventsTable"] == {"dynamodb:Query"}
+    assert by_resource["SitesTable"] == {"dynamodb:GetItem"}
+    assert by_resource["RollupDeadLetterQueue"] == {"sqs:SendMessage"}
+    assert "dynamodb:DeleteItem" not in by_resource["RollupsTable"]
+
+
+# ------------------------------------------------------------------ routes and the stream
+
+
+def test_http_routes() -> None:
+    routes = {}
+    for function in FUNCTIONS:
+        for event in _props(function).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+                routes[f"{event['Properties']['Method']} {event['Properties']['Path']}"] = function
+    assert routes == {"GET /api/stats": "StatsFunction", "GET /api/session/{id}": "SessionFunction"}
+    stage = _props("HttpApi")["DefaultRouteSettings"]
+    assert stage["ThrottlingBurstLimit"] > 0
+    assert stage["ThrottlingRateLimit"] > 0
+
+
+def test_stream_event_is_bounded_and_filtered() -> None:
+    (event,) = _props("RollupFunction")["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    p = event["Properties"]
+    assert p["Stream"] == {"Fn::GetAtt": ["EventsTable", "StreamArn"]}
+    assert p["BisectBatchOnFunctionError"] is True
+    assert 0 <= p["MaximumRetryAttempts"] <= 10
+    assert 60 <= p["MaximumRecordAgeInSeconds"] <= 6 * 3600
+    assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert p["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["RollupDeadLetterQueue", "Arn"]
+    }
+    (flt,) = p["FilterCriteria"]["Filters"]
+    assert json.loads(flt["Pattern"]) == {"eventName": ["INSERT"]}
+    assert RESOURCES["RollupDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+# ------------------------------------------------------------------ tables
+
+
+@pytest.mark.parametrize("table", DATA_TABLES)
+def test_data_tables_are_durable(table: str) -> None:
+    resource = RESOURCES[table]
+    assert resource["Type"] == "AWS::DynamoDB::Table"
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    props = resource["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_table_keys_match_the_design() -> None:
+    def keys(table: str) -> list[tuple[str, str, str]]:
+        props = _props(table)
+        types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+        return [(k["AttributeName"], k["KeyType"], types[k["AttributeName"]]) for k in props["KeySchema"]]
+
+    assert keys("LoginSessionsTable") == [("token_hash", "HASH", "S")]
+    for table in ["SitesTable", "EventsTable", "RollupsTable"]:
+        assert keys(table) == [("pk", "HASH", "S"), ("sk", "RANGE", "S")]
+    assert _props("EventsTable")["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+    for table in ["LoginSessionsTable", "EventsTable"]:
+        assert _props(table)["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+# ------------------------------------------------------------------ sample events
+
+
+@pytest.mark.parametrize(
+    ("name", "route_key", "path_parameters"),
+    [
+        ("stats_get", "GET /api/stats", None),
+        ("session_get", "GET /api/session/{id}", {"id": "gs_123"}),
+    ],
+)
+def test_api_sample_events(name: str, route_key: str, path_parameters: dict[str, str] | None) -> None:
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == route_key
+    assert "session=demo-token-not-secret" in event["cookies"]
+    assert event["queryStringParameters"]["siteId"] == "4"
+    assert event.get("pathParameters") == path_parameters
+
+
+def test_rollup_sample_event() -> None:
+    records = json.loads((ROOT / "events/rollup_stream.json").read_text())["Records"]
+    assert len(records) >= 3
+    for record in records:
+        assert record["eventName"] == "INSERT"
+        image = record["dynamodb"]["NewImage"]
+        assert record["dynamodb"]["Keys"] == {"pk": image["pk"], "sk": image["sk"]}
+        assert image["pk"]["S"] == f"{image['site_id']['N']}#{image['session_id']['S']}"
+        assert image["sk"] == image["event_id"]
+        assert int(image["expires_at"]["N"]) > int(image["ts"]["N"]) // 1000
+    images = [r["dynamodb"]["NewImage"] for r in records]
+    kinds = [(image["type"]["S"], image["page"]["S"]) for image in images]
+    assert ("pageview", "/") in kinds
+    assert ("custom_event", "/pricing") in kinds
