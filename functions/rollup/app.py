@@ -14,7 +14,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from ghostid.dal.events import item_to_event
 from ghostid.logic import consumer
 from ghostid.observability import logger, metrics, tracer
@@ -49,4 +48,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="CellConflicts", unit=MetricUnit.Count, value=report.conflicts)
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=len(event["Records"]))
     metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=len(processor.fail_messages))
-    return processor.response()
+    return dict(processor.response())

@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from ghostid.http import create_resolver, json_response, parse_params
 from ghostid.logic import auth, session
 from ghostid.models.api import SessionQuery
@@ -19,7 +18,7 @@ app = create_resolver()
 
 @app.get("/api/session/<session_id>")
 @tracer.capture_method
-def get_session(session_id: str) -> Response:
+def get_session(session_id: str) -> Response[str]:
     user_id = auth.authenticate(app.current_event.cookies)
     params = {**(app.current_event.query_string_parameters or {}), "session_id": session_id}
     query = parse_params(SessionQuery, params)

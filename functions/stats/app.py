@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from ghostid.http import create_resolver, json_response, parse_params
 from ghostid.logic import auth, stats
 from ghostid.models.api import StatsQuery
@@ -20,7 +19,7 @@ app = create_resolver()
 
 @app.get("/api/stats")
 @tracer.capture_method
-def get_stats() -> Response:
+def get_stats() -> Response[str]:
     user_id = auth.authenticate(app.current_event.cookies)
     query = parse_params(StatsQuery, app.current_event.query_string_parameters or {})
     auth.authorize(user_id, query.site_id)

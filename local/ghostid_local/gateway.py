@@ -73,8 +73,15 @@ def http_routes(template: Mapping[str, Any]) -> list[Route]:
             if path == "$default":
                 continue  # a catch-all integration is not emulated
             regex, params = _compile(path)
-            routes.append(Route(fid, "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
-                                path, regex, params))
+            routes.append(
+                Route(
+                    fid,
+                    "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
+                    path,
+                    regex,
+                    params,
+                )
+            )
     return sorted(routes, key=lambda r: r.specificity)
 
 
@@ -234,7 +241,9 @@ class LocalGateway(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], routes: list[Route], functions: Mapping[str, Invoke]) -> None:
+    def __init__(
+        self, address: tuple[str, int], routes: list[Route], functions: Mapping[str, Invoke]
+    ) -> None:
         super().__init__(address, _RequestHandler)
         self.routes = routes
         self.functions = functions

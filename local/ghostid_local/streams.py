@@ -185,9 +185,7 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> di
     src = record["dynamodb"]
     created = src.get("ApproximateCreationDateTime")
     ddb: dict[str, Any] = {
-        "ApproximateCreationDateTime": int(created.timestamp())
-        if isinstance(created, datetime)
-        else created,
+        "ApproximateCreationDateTime": int(created.timestamp()) if isinstance(created, datetime) else created,
         "Keys": _lambda_value(src.get("Keys", {})),
     }
     for key in ("NewImage", "OldImage"):
@@ -269,7 +267,9 @@ class StreamPoller:
         self.streams = streams
         self.sink = sink
         self.checkpoint_path = checkpoint_path
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        self.region = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        )
         self.function_arn = f"arn:aws:lambda:{self.region}:123456789012:function:{source.function_id}"
         self._lock = threading.Lock()
         self._stream_arn: str | None = None
@@ -310,7 +310,9 @@ class StreamPoller:
         if arn != self._stream_arn:
             self._stream_arn = arn
             saved = self._saved.get(arn, {}) if arn else {}
-            self._shards = {sid: _Shard(after=s.get("after"), done=bool(s.get("done"))) for sid, s in saved.items()}
+            self._shards = {
+                sid: _Shard(after=s.get("after"), done=bool(s.get("done"))) for sid, s in saved.items()
+            }
         return arn
 
     def _list_shards(self, arn: str) -> list[dict[str, Any]]:
@@ -357,7 +359,7 @@ class StreamPoller:
             for shard in shards:
                 sid = shard["ShardId"]
                 st = self._shards.setdefault(sid, _Shard())
-                parent = shard.get("ParentShardId")
+                parent = str(shard.get("ParentShardId") or "")
                 if st.done or (parent in listed and not self._shards.get(parent, _Shard()).done):
                     continue
                 active |= self._step(arn, sid, st)
@@ -472,16 +474,29 @@ class StreamPoller:
         items = resp.get("batchItemFailures") or []
         ids = [i.get("itemIdentifier") if isinstance(i, dict) else None for i in items]
         if any(not isinstance(i, str) or i not in seqs for i in ids):
-            log.warning("%s returned invalid batchItemFailures %r: whole batch failed", self.source.function_id, items)
+            log.warning(
+                "%s returned invalid batchItemFailures %r: whole batch failed", self.source.function_id, items
+            )
             return list(seqs)
         return [str(i) for i in ids]
 
     def _to_sink(
-        self, sid: str, arn: str, records: list[dict[str, Any]], condition: str, attempts: int, error: str | None
+        self,
+        sid: str,
+        arn: str,
+        records: list[dict[str, Any]],
+        condition: str,
+        attempts: int,
+        error: str | None,
     ) -> None:
         seqs = [r["dynamodb"]["SequenceNumber"] for r in records]
         times = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records]
-        log.error("%s: %d records sent to the on-failure sink (%s)", self.source.function_id, len(records), condition)
+        log.error(
+            "%s: %d records sent to the on-failure sink (%s)",
+            self.source.function_id,
+            len(records),
+            condition,
+        )
         self.sink(
             {
                 "version": "1.0",

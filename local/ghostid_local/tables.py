@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -76,11 +77,9 @@ def create_tables(client: DynamoDBClient, template: Mapping[str, Any], prefix: s
         name = prefix + lid
         names[lid] = name
         if not _table_exists(client, name):
-            try:
+            with contextlib.suppress(client.exceptions.ResourceInUseException):  # created concurrently
                 client.create_table(**_create_args(name, props))
-            except client.exceptions.ResourceInUseException:
-                pass  # created concurrently
-            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]

@@ -23,7 +23,9 @@ class Unauthenticated(GhostIdError):
     status = 401
     code = "unauthenticated"
 
-    def __init__(self, message: str = "Sign in again: the session cookie is missing, invalid or expired.") -> None:
+    def __init__(
+        self, message: str = "Sign in again: the session cookie is missing, invalid or expired."
+    ) -> None:
         super().__init__(message)
 
 

@@ -19,9 +19,13 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def json_response(status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
     payload = body.model_dump_json() if isinstance(body, BaseModel) else _dumps(body)
-    return Response(status_code=status, content_type=JSON, body=payload, headers={**READ_HEADERS, **(headers or {})})
+    return Response(
+        status_code=status, content_type=JSON, body=payload, headers={**READ_HEADERS, **(headers or {})}
+    )
 
 
 def _dumps(body: dict[str, Any]) -> str:
@@ -52,17 +56,19 @@ def create_resolver() -> APIGatewayHttpResolver:
     """A resolver whose every error, including unknown routes and crashes, uses PRODUCT §1's envelope."""
     app = APIGatewayHttpResolver()
 
-    @app.exception_handler(GhostIdError)
-    def handle_domain_error(error: GhostIdError) -> Response:
+    @app.exception_handler(GhostIdError)  # type: ignore[untyped-decorator]
+    def handle_domain_error(error: GhostIdError) -> Response[str]:
         logger.info("request rejected", extra={"status": error.status, "code": error.code})
         return json_response(error.status, error_body(error.code, error.message))
 
     @app.not_found
-    def handle_not_found(_: NotFound | Exception) -> Response:
-        return json_response(404, error_body("not_found", "No such route: see the API reference in the README."))
+    def handle_not_found(_: NotFound | Exception) -> Response[str]:
+        return json_response(
+            404, error_body("not_found", "No such route: see the API reference in the README.")
+        )
 
-    @app.exception_handler(Exception)
-    def handle_crash(error: Exception) -> Response:
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def handle_crash(error: Exception) -> Response[str]:
         request_id = app.lambda_context.aws_request_id if app.lambda_context else "unknown"
         logger.exception("unhandled error", extra={"request_id": request_id})
         message = f"Something went wrong on our side; quote request id {request_id} when you report it."

@@ -49,7 +49,9 @@ def put_event(event: StoredEvent) -> bool:
     """Stores the event once: False when an event with that id is already stored (a resend)."""
     try:
         dynamodb().put_item(
-            TableName=events_table(), Item=event_to_item(event), ConditionExpression="attribute_not_exists(pk)"
+            TableName=events_table(),
+            Item=event_to_item(event),
+            ConditionExpression="attribute_not_exists(pk)",
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":

@@ -62,9 +62,15 @@ def query_window(site_id: int, window: Window) -> Iterator[dict[str, Any]]:
 
 
 def get_identity(site_id: int, visitor: str) -> str | None:
-    item = dynamodb().get_item(
-        TableName=rollups_table(), Key=key(visitor_partition(site_id, visitor), "v"), ProjectionExpression="uid"
-    ).get("Item")
+    item = (
+        dynamodb()
+        .get_item(
+            TableName=rollups_table(),
+            Key=key(visitor_partition(site_id, visitor), "v"),
+            ProjectionExpression="uid",
+        )
+        .get("Item")
+    )
     return item["uid"]["S"] if item and "uid" in item else None
 
 
@@ -83,7 +89,9 @@ def query_cells(site_id: int, session_id: str) -> dict[str, StoredCell]:
         page = dynamodb().query(**request)
         for item in page.get("Items", []):
             cell_key = item["sk"]["S"]
-            cells[cell_key] = StoredCell(session_id, Cell.decode(cell_key, item["d"]["S"]), int(item["v"]["N"]))
+            cells[cell_key] = StoredCell(
+                session_id, Cell.decode(cell_key, item["d"]["S"]), int(item["v"]["N"])
+            )
         if "LastEvaluatedKey" not in page:
             return cells
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -125,20 +133,24 @@ def _delta_actions(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
     actions = []
     for (granularity, index), counter in deltas.counters.items():
         adds = {name: n(value) for name, value in counter.items() if value}
-        actions.append(_add_action(bucket_partition(site_id, granularity), counters_sort_key(granularity, index), adds))
+        actions.append(
+            _add_action(bucket_partition(site_id, granularity), counters_sort_key(granularity, index), adds)
+        )
     for (granularity, index, shard), pages in deltas.pages.items():
         adds = {page: n(views) for page, views in pages.items() if views}
         actions.append(
-            _add_action(bucket_partition(site_id, granularity), pages_sort_key(granularity, index, shard), adds)
+            _add_action(
+                bucket_partition(site_id, granularity), pages_sort_key(granularity, index, shard), adds
+            )
         )
     for visitor, counter in deltas.visitors.items():
         hours = deltas.visitor_hours.get(visitor, set())
-        adds = {name: n(value) for name, value in counter.items() if value}
+        visitor_adds: dict[str, Any] = {name: n(value) for name, value in counter.items() if value}
         if hours:
-            adds["hrs"] = {"NS": [str(h) for h in sorted(hours)]}
-            adds["dys"] = {"NS": sorted({str(day_of_hour(h)) for h in hours})}
-        if adds:
-            actions.append(_add_action(visitor_partition(site_id, visitor), "v", adds))
+            visitor_adds["hrs"] = {"NS": [str(h) for h in sorted(hours)]}
+            visitor_adds["dys"] = {"NS": sorted({str(day_of_hour(h)) for h in hours})}
+        if visitor_adds:
+            actions.append(_add_action(visitor_partition(site_id, visitor), "v", visitor_adds))
     return actions
 
 
@@ -174,7 +186,9 @@ def apply_cell_changes(site_id: int, changes: Sequence[CellChange]) -> None:
     deltas = Deltas()
     for change in changes:
         deltas.add_cell_change(change.old.cell if change.old else None, change.new)
-    actions = [_cell_action(site_id, change) for change in changes] + _delta_actions(site_id, deltas.compact())
+    actions = [_cell_action(site_id, change) for change in changes] + _delta_actions(
+        site_id, deltas.compact()
+    )
     for attempt in range(8):
         try:
             dynamodb().transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
@@ -182,7 +196,7 @@ def apply_cell_changes(site_id: int, changes: Sequence[CellChange]) -> None:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             if "ConditionalCheckFailed" in reasons:
                 raise CellConflict from error
             time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())
@@ -231,19 +245,23 @@ def get_visitors(site_id: int, visitors: Iterable[str]) -> dict[str, VisitorStat
     return states
 
 
-def record_reach_back(site_id: int, visitor: str, added: dict[str, set[int]], expired_hours: set[int]) -> None:
+def record_reach_back(
+    site_id: int, visitor: str, added: dict[str, set[int]], expired_hours: set[int]
+) -> None:
     """Notes which identified/hot sketches now hold the visitor; forgets hours past the reach-back horizon."""
     visitor_key = key(visitor_partition(site_id, visitor), "v")
     added = {name: numbers for name, numbers in added.items() if numbers}
     if added:
         names = {f"#n{i}": name for i, name in enumerate(added)}
-        values = {f":n{i}": {"NS": [str(x) for x in sorted(nums)]} for i, nums in enumerate(added.values())}
+        values: dict[str, Any] = {
+            f":n{i}": {"NS": [str(x) for x in sorted(nums)]} for i, nums in enumerate(added.values())
+        }
         dynamodb().update_item(
             TableName=rollups_table(),
             Key=visitor_key,
             UpdateExpression="ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(added))),
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,  # type: ignore[arg-type]
+            ExpressionAttributeValues=values,
         )
     if expired_hours:
         dynamodb().update_item(

@@ -1,1 +1,1 @@
-"""Business logic: plain functions that parse nothing HTTP-specific; DynamoDB access goes through `ghostid.dal`."""
+"""Business logic: plain functions, nothing HTTP-specific; DynamoDB access goes through `ghostid.dal`."""

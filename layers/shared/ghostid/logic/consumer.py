@@ -109,7 +109,8 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
 
     identities: dict[str, tuple[str, str]] = {}
     for cell in cells:
-        for granularity, index in (("H", cell.hour), ("D", day_of_hour(cell.hour))):
+        buckets: tuple[tuple[Granularity, int], ...] = (("H", cell.hour), ("D", day_of_hour(cell.hour)))
+        for granularity, index in buckets:
             add(granularity, index, "u#v", cell.visitor)
             for country in cell.countries:
                 add(granularity, index, f"g#{country}", cell.visitor)
@@ -124,10 +125,9 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
     for visitor, state in states.items():
         reach_back[visitor] = _reach_back(state, rules, horizon)
         for name, numbers in reach_back[visitor].items():
-            granularity: Granularity = "H" if name.endswith("h") else "D"
             kind = "u#i" if name.startswith("i") else "u#h"
             for index in numbers:
-                add(granularity, index, kind, visitor)
+                add("H" if name.endswith("h") else "D", index, kind, visitor)
     writes = merge_into_sketches(adds)
     for visitor, state in states.items():
         expired = {h for h in state.hours | state.identified_hours | state.hot_hours if h < horizon}

@@ -9,8 +9,11 @@ a cell already applied yields a zero delta, whatever order the events arrived in
 
 from __future__ import annotations
 
+import hashlib
 import json
+import struct
 import zlib
+from base64 import b64decode, b64encode
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +23,15 @@ from ghostid.settings import PAGE_SHARDS
 from ghostid.timeutil import Granularity, bucket_key, day_of_hour, hour_index
 
 UNKNOWN_COUNTRY = "Unknown"
+# A cell keeps its page counts by 64-bit page hash (12 bytes a page). Past this many distinct pages in
+# one session-hour (only crawlers get there) further pages still count as pageviews but not in top pages,
+# so a cell item stays under ~120 KB whatever a client sends.
+MAX_CELL_PAGES = 10_000
+_PAGE_ENTRY = struct.Struct("<QI")
+
+
+def page_hash(page: str) -> int:
+    return int.from_bytes(hashlib.blake2b(page.encode(), digest_size=8).digest(), "little")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +58,28 @@ class Cell:
     first: int = 0
     high_intent: int = 0
     custom: int = 0
-    pages: dict[str, int] = field(default_factory=dict)
+    pages: dict[int, int] = field(default_factory=dict)  # page hash -> pageviews
     countries: set[str] = field(default_factory=set)
     identity: tuple[str, str] | None = None  # (sortable key, user id) of the latest event with a user_id
+    page_names: dict[int, str] = field(default_factory=dict, compare=False)  # known for recomputed cells
 
     @property
     def key(self) -> str:
         return f"{self.hour}#{self.visitor}"
 
     def encode(self) -> str:
+        packed = b"".join(_PAGE_ENTRY.pack(h, c) for h, c in sorted(self.pages.items()))
         return json.dumps(
-            [self.pageviews, self.events, self.first, self.high_intent, self.custom, self.pages,
-             sorted(self.countries), list(self.identity) if self.identity else None],
+            [
+                self.pageviews,
+                self.events,
+                self.first,
+                self.high_intent,
+                self.custom,
+                b64encode(packed).decode(),
+                sorted(self.countries),
+                list(self.identity) if self.identity else None,
+            ],
             separators=(",", ":"),
             ensure_ascii=False,
         )
@@ -65,9 +87,20 @@ class Cell:
     @classmethod
     def decode(cls, key: str, data: str) -> Cell:
         hour, visitor = key.split("#", 1)
-        pv, ev, first, hi, cu, pages, countries, identity = json.loads(data)
-        return cls(int(hour), visitor, pv, ev, first, hi, cu, pages, set(countries),
-                   (identity[0], identity[1]) if identity else None)
+        pv, ev, first, hi, cu, packed, countries, identity = json.loads(data)
+        pages = dict(_PAGE_ENTRY.iter_unpack(b64decode(packed)))
+        return cls(
+            int(hour),
+            visitor,
+            pv,
+            ev,
+            first,
+            hi,
+            cu,
+            pages,
+            set(countries),
+            (identity[0], identity[1]) if identity else None,
+        )
 
 
 def identity_key(ts: int, event_id: str) -> str:
@@ -89,7 +122,10 @@ def session_cells(events: Iterable[EventFacts], rules: LeadRules) -> dict[str, C
         cell.countries.add(event.country)
         if event.type == "pageview":
             cell.pageviews += 1
-            cell.pages[event.page] = cell.pages.get(event.page, 0) + 1
+            hashed = page_hash(event.page)
+            if hashed in cell.pages or len(cell.pages) < MAX_CELL_PAGES:
+                cell.pages[hashed] = cell.pages.get(hashed, 0) + 1
+                cell.page_names[hashed] = event.page
             if rules.is_high_intent(event.page):
                 cell.high_intent += 1
         else:
@@ -109,13 +145,22 @@ def never_decrease(old: Cell | None, new: Cell) -> Cell:
     if old is None:
         return new
     pages = dict(old.pages)
-    for page, views in new.pages.items():
-        pages[page] = max(views, pages.get(page, 0))
+    for hashed, views in new.pages.items():
+        if hashed in pages or len(pages) < MAX_CELL_PAGES:
+            pages[hashed] = max(views, pages.get(hashed, 0))
     identity = max(filter(None, (old.identity, new.identity)), default=None)
     return Cell(
-        new.hour, new.visitor, max(old.pageviews, new.pageviews), max(old.events, new.events), new.first,
-        max(old.high_intent, new.high_intent), max(old.custom, new.custom), pages,
-        old.countries | new.countries, identity,
+        new.hour,
+        new.visitor,
+        max(old.pageviews, new.pageviews),
+        max(old.events, new.events),
+        new.first,
+        max(old.high_intent, new.high_intent),
+        max(old.custom, new.custom),
+        pages,
+        old.countries | new.countries,
+        identity,
+        new.page_names,
     )
 
 
@@ -145,9 +190,10 @@ class Deltas:
             for name, change in changes.items():
                 if change:
                     counter[name] += change
-        for page, views in new.pages.items():
-            change = views - base.pages.get(page, 0)
-            if change:
+        for hashed, views in new.pages.items():
+            change = views - base.pages.get(hashed, 0)
+            page = new.page_names.get(hashed)
+            if change and page is not None:
                 for granularity, index in buckets:
                     shard = (granularity, index, page_shard(granularity, page))
                     self.pages.setdefault(shard, Counter())[page] += change

@@ -65,7 +65,9 @@ def parse_ndjson(lines: Iterable[str], site_id: int) -> list[StoredEvent]:
         except ValidationError as error:
             errors.append(LineError(number, _describe(error)))
         except ValueError as error:  # json.JSONDecodeError is a ValueError
-            errors.append(LineError(number, f"not valid JSON ({error})" if "JSON" not in str(error) else str(error)))
+            errors.append(
+                LineError(number, f"not valid JSON ({error})" if "JSON" not in str(error) else str(error))
+            )
     if errors:
         raise ImportRejected(errors)
     return events

@@ -18,7 +18,11 @@ def _ds() -> Any:
 def add_all(serialized: bytes | None, values: Iterable[str]) -> bytes | None:
     """`serialized` with `values` added; None when nothing changed (so the caller can skip the write)."""
     ds = _ds()
-    sketch = ds.hll_sketch.deserialize(serialized) if serialized else ds.hll_sketch(HLL_LG_K, ds.tgt_hll_type.HLL_4)
+    sketch = (
+        ds.hll_sketch.deserialize(serialized)
+        if serialized
+        else ds.hll_sketch(HLL_LG_K, ds.tgt_hll_type.HLL_4)
+    )
     before = sketch.get_estimate() if serialized else None
     for value in values:
         sketch.update(value)

@@ -97,7 +97,7 @@ class StoredEvent(Event):
     """An event as it lives in the events table: it belongs to a site and always has an id."""
 
     site_id: int = Field(ge=1)
-    event_id: Id  # type: ignore[assignment]
+    event_id: Id
 
 
 def event_fields() -> set[str]:

@@ -19,7 +19,9 @@ class LeadRules(BaseModel):
     threshold: int = Field(default=30, ge=1)
 
     def is_high_intent(self, page: str) -> bool:
-        return any(page == prefix or page.startswith(prefix.rstrip("/") + "/") for prefix in self.high_intent_pages)
+        return any(
+            page == prefix or page.startswith(prefix.rstrip("/") + "/") for prefix in self.high_intent_pages
+        )
 
     def score(self, high_intent_pageviews: int, custom_events: int, identified: bool) -> int:
         return (

@@ -1,0 +1,119 @@
+"""The `ghostid` command (PRODUCT §8): sites, members, login sessions and NDJSON import."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from ghostid_local import target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ghostid", description="Manage a Ghost ID analytics stack.")
+    parser.add_argument("--endpoint", help="DynamoDB endpoint (default: $DDB_ENDPOINT or the local stack)")
+    parser.add_argument("--stack", help="use a deployed CloudFormation stack instead of the local one")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    site = commands.add_parser("site", help="register sites").add_subparsers(dest="action", required=True)
+    create = site.add_parser("create", help="register a site")
+    create.add_argument("--site-id", type=int, required=True)
+    create.add_argument("--domain", required=True)
+    create.add_argument("--name", default="")
+
+    member = commands.add_parser("member", help="grant or revoke access").add_subparsers(
+        dest="action", required=True
+    )
+    for action in ("add", "remove"):
+        sub = member.add_parser(action, help=f"{action} a member")
+        sub.add_argument("--site", type=int, required=True)
+        sub.add_argument("--user", required=True)
+
+    session = commands.add_parser("session", help="login sessions").add_subparsers(
+        dest="action", required=True
+    )
+    login = session.add_parser("create", help="create a login session; prints only the cookie token")
+    login.add_argument("--user", required=True)
+    login.add_argument("--hours", type=float, default=24 * 7)
+
+    importer = commands.add_parser("import", help="import NDJSON events")
+    importer.add_argument("--site", type=int, required=True)
+    importer.add_argument("file", help="NDJSON file, or - for standard input")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args = _parser().parse_args(argv)
+    if args.stack:
+        target.use_stack(args.stack)
+    else:
+        target.use_local(args.endpoint)
+    try:
+        return _run(args, out)
+    except UserError as error:
+        print(f"ghostid: {error}", file=err)
+        return 2
+
+
+class UserError(Exception):
+    pass
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from ghostid.dal import sites as sites_dal
+    from ghostid.logic import auth
+    from ghostid.models.sites import Site
+
+    if args.command == "site":
+        sites_dal.put_site(Site(site_id=args.site_id, domain=args.domain, name=args.name))
+        print(f"site {args.site_id} ({args.domain}) registered", file=out)
+    elif args.command == "member":
+        _require_site(args.site)
+        if args.action == "add":
+            sites_dal.add_member(args.site, args.user)
+            print(f"{args.user} can now read site {args.site}", file=out)
+        else:
+            sites_dal.remove_member(args.site, args.user)
+            print(f"{args.user} can no longer read site {args.site}", file=out)
+    elif args.command == "session":
+        if args.hours <= 0:
+            raise UserError("--hours must be positive")
+        print(auth.create_login_session(args.user, args.hours), file=out)
+    elif args.command == "import":
+        _require_site(args.site)
+        print(_import(args.site, args.file), file=out)
+    return 0
+
+
+def _require_site(site_id: int) -> None:
+    from ghostid.dal import sites as sites_dal
+
+    if sites_dal.get_site(site_id) is None:
+        raise UserError(
+            f"site {site_id} does not exist; create it with: ghostid site create --site-id {site_id} ..."
+        )
+
+
+def _import(site_id: int, path: str) -> str:
+    from ghostid.logic.importer import ImportRejected, import_events
+
+    try:
+        if path == "-":
+            result = import_events(site_id, sys.stdin)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                result = import_events(site_id, handle)
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
+    except ImportRejected as rejected:
+        lines = "\n".join(f"  {e}" for e in rejected.errors[:100])
+        more = f"\n  ... and {len(rejected.errors) - 100} more" if len(rejected.errors) > 100 else ""
+        raise UserError(f"{rejected}:\n{lines}{more}") from None
+    return f"{result.written} events written ({result.already_present} already present)"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""Demo site 4 with a month of realistic traffic, created on the local stack's first start."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ghostid.timeutil import DAY_MS, format_timestamp, now_ms
+
+T = TypeVar("T")
+DEMO_SITE = 4
+DEMO_USER = "demo@ghostid.local"
+DEMO_DOMAIN = "demo.ghostid.local"
+
+PAGES = [
+    ("/", "Home", 30),
+    ("/features", "Features", 12),
+    ("/pricing", "Pricing", 10),
+    ("/blog", "Blog", 8),
+    ("/blog/cookieless-analytics", "Cookieless analytics", 6),
+    ("/blog/lead-scoring-101", "Lead scoring 101", 5),
+    ("/docs", "Docs", 6),
+    ("/docs/install", "Install the tracker", 4),
+    ("/about", "About", 3),
+    ("/customers", "Customers", 3),
+    ("/demo", "Book a demo", 3),
+    ("/contact", "Contact", 2),
+    ("/signup", "Sign up", 2),
+    ("/trial", "Start a trial", 1),
+    ("/careers", "Careers", 1),
+]
+COUNTRIES: list[tuple[str | None, list[str | None], int]] = [
+    ("United States", ["New York", "Austin", "San Francisco", "Chicago"], 40),
+    ("Canada", ["Toronto", "Vancouver", "Montreal"], 10),
+    ("United Kingdom", ["London", "Manchester"], 10),
+    ("Germany", ["Berlin", "Munich"], 8),
+    ("France", ["Paris", "Lyon"], 6),
+    ("India", ["Bengaluru", "Pune"], 7),
+    ("Brazil", ["São Paulo"], 4),
+    ("Australia", ["Sydney", "Melbourne"], 4),
+    ("Netherlands", ["Amsterdam"], 3),
+    ("Japan", ["Tokyo"], 3),
+    (None, [None], 5),
+]
+DEVICES = [
+    ("desktop", "Chrome", "macOS", 30),
+    ("desktop", "Chrome", "Windows", 25),
+    ("desktop", "Firefox", "Linux", 4),
+    ("desktop", "Safari", "macOS", 10),
+    ("mobile", "Mobile Safari", "iOS", 18),
+    ("mobile", "Chrome Mobile", "Android", 10),
+    ("tablet", "Mobile Safari", "iPadOS", 3),
+]
+REFERRERS = [
+    (None, 35),
+    ("https://google.com", 30),
+    ("https://news.ycombinator.com", 8),
+    ("https://www.linkedin.com", 10),
+    ("https://twitter.com", 7),
+    ("https://duckduckgo.com", 5),
+]
+CUSTOM_EVENTS = [
+    ("cta_clicked", {"section": "hero"}),
+    ("cta_clicked", {"section": "pricing"}),
+    ("video_played", {"video": "product-tour"}),
+    ("signup_started", {"plan": "pro"}),
+    ("newsletter_subscribed", {}),
+]
+
+
+def _pick(rng: random.Random, options: list[tuple[T, int]]) -> T:
+    return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
+
+
+@dataclass
+class _Visitor:
+    ghost_vid: str
+    country: str | None
+    city: str | None
+    device: tuple[str, str, str]
+    user_id: str | None = None
+
+
+def generate(
+    days: int = 30, visitors: int = 900, seed: int = DEMO_SITE, end_ms: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Events (import shape) of `visitors` visitors over the `days` days ending at `end_ms`."""
+    rng = random.Random(seed)
+    end = end_ms or now_ms()
+    pages = [((p, t), w) for p, t, w in PAGES]
+    for number in range(visitors):
+        country, cities = _pick(rng, [((name, towns), weight) for name, towns, weight in COUNTRIES])
+        visitor = _Visitor(
+            ghost_vid=f"gv_{rng.getrandbits(32):08x}_{rng.getrandbits(32):08x}",
+            country=country,
+            city=rng.choice(cities),
+            device=_pick(rng, [((d, b, o), w) for d, b, o, w in DEVICES]),
+        )
+        first_visit = end - int(rng.random() * days * DAY_MS)
+        visits = 1 + int(rng.expovariate(1.2))
+        start = first_visit
+        for visit in range(visits):
+            if start >= end:
+                break
+            yield from _session(
+                rng, visitor, f"gs_{number}_{visit}_{rng.getrandbits(24):06x}", start, end, pages
+            )
+            start += int(rng.uniform(0.3, 6) * DAY_MS)
+
+
+def _session(
+    rng: random.Random,
+    visitor: _Visitor,
+    session_id: str,
+    start: int,
+    end: int,
+    pages: list[tuple[tuple[str, str], int]],
+) -> Iterator[dict[str, Any]]:
+    referrer = _pick(rng, REFERRERS)
+    moment = start
+    for step in range(1 + int(rng.expovariate(0.35))):
+        if moment >= end:
+            return
+        page, title = ("/", "Home") if step == 0 and rng.random() < 0.5 else _pick(rng, pages)
+        yield _event(visitor, session_id, moment, "pageview", page, title, referrer if step == 0 else None)
+        if rng.random() < 0.15:
+            name, props = rng.choice(CUSTOM_EVENTS)
+            moment += rng.randint(2_000, 40_000)
+            if moment < end:
+                yield _event(visitor, session_id, moment, "custom_event", page, title, None, name, props)
+        if page in ("/signup", "/trial", "/demo") and visitor.user_id is None and rng.random() < 0.6:
+            visitor.user_id = f"user{rng.getrandbits(20):05x}@example.com"
+            moment += rng.randint(5_000, 60_000)
+            if moment < end:
+                yield _event(visitor, session_id, moment, "custom_event", page, title, None, "identify", {})
+        moment += int(rng.lognormvariate(3.5, 0.9) * 1000)
+
+
+def _event(
+    visitor: _Visitor,
+    session_id: str,
+    ts: int,
+    kind: str,
+    page: str,
+    title: str,
+    referrer: str | None,
+    name: str = "",
+    props: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    device_type, browser, os_name = visitor.device
+    event = {
+        "session_id": session_id,
+        "ghost_vid": visitor.ghost_vid,
+        "type": kind,
+        "page": page,
+        "page_title": title,
+        "timestamp": format_timestamp(ts),
+        "event_name": name,
+        "props": props or {},
+        "referrer": referrer,
+        "user_id": visitor.user_id,
+        "country": visitor.country,
+        "city": visitor.city,
+        "device_type": device_type,
+        "browser": browser,
+        "os": os_name,
+    }
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def seed_demo(token_file: Path) -> str:
+    """Creates site 4, its demo member and a login session; imports the traffic. Returns the cookie token."""
+    from ghostid.dal import sites as sites_dal
+    from ghostid.logic import auth
+    from ghostid.logic.importer import import_events
+    from ghostid.models.sites import Site
+
+    sites_dal.put_site(Site(site_id=DEMO_SITE, domain=DEMO_DOMAIN, name="Ghost ID demo"))
+    sites_dal.add_member(DEMO_SITE, DEMO_USER)
+    import_events(DEMO_SITE, (json.dumps(e) for e in generate()))
+    token = auth.create_login_session(DEMO_USER, hours=24 * 365)
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token)
+    return token
+
+
+def demo_token(token_file: Path) -> str | None:
+    """The demo's cookie token if the stack was seeded before (and the session still exists)."""
+    return token_file.read_text().strip() if token_file.exists() else None

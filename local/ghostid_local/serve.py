@@ -1,0 +1,190 @@
+"""``make serve``: DynamoDB Local + tables + stream consumer + HTTP routes, all from template.yaml.
+
+Run as ``python -m ghostid_local.serve``. Environment: ``PORT`` (3000), ``DDB_PORT`` (8000),
+``DDB_ENDPOINT`` (use that DynamoDB instead of starting one). State lives in ``.local/`` of the repo
+(``GHOSTID_LOCAL_STATE`` overrides it): DynamoDB data, stream checkpoints, the on-failure records
+(``dlq.ndjson``) and the demo token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from ghostid_local import dynamodb_local
+from ghostid_local.cfn_yaml import load_template
+from ghostid_local.gateway import LocalGateway, http_routes, make_gateway
+from ghostid_local.lambda_context import LocalFunction, load_function
+from ghostid_local.streams import StreamPoller, file_sink, stream_sources
+from ghostid_local.tables import create_tables, function_environment, function_ids
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO_ROOT / "template.yaml"
+STATE_DIR = Path(os.environ.get("GHOSTID_LOCAL_STATE") or REPO_ROOT / ".local")
+DEMO_SITE_ID = 4
+
+log = logging.getLogger("ghostid_local.serve")
+
+
+def local_aws_environment(endpoint: str) -> None:
+    """Point boto3 (also inside handlers) at ``endpoint``; dummy credentials and region if unset."""
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
+    os.environ["DDB_ENDPOINT"] = endpoint
+    if not os.environ.get("AWS_ACCESS_KEY_ID"):
+        os.environ["AWS_ACCESS_KEY_ID"] = "local"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
+
+
+def combined_environment(
+    template: Mapping[str, Any], table_names: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The union of all functions' variables (first definition wins) and each function's own."""
+    per_function = {fid: function_environment(template, fid, table_names) for fid in function_ids(template)}
+    union: dict[str, str] = {}
+    for fid, env in per_function.items():
+        for key, value in env.items():
+            if key in union and union[key] != value:
+                log.info("%s=%s differs in %s; it gets its own value at import only", key, value, fid)
+            union.setdefault(key, value)
+    return union, per_function
+
+
+def load_functions(
+    template: Mapping[str, Any], per_function: Mapping[str, Mapping[str, str]]
+) -> dict[str, LocalFunction]:
+    """Import every function's handler (with its own environment visible during the import)."""
+    return {fid: load_function(template, fid, env, REPO_ROOT) for fid, env in per_function.items()}
+
+
+def _demo_needed(endpoint: str, sites_table: str) -> bool:
+    client = dynamodb_local.ddb_client(endpoint)
+    key = {"pk": {"S": f"SITE#{DEMO_SITE_ID}"}, "sk": {"S": "SITE"}}
+    return "Item" not in client.get_item(TableName=sites_table, Key=key)
+
+
+def seed_demo_once(endpoint: str, table_names: Mapping[str, str]) -> str | None:
+    """Seed demo site 4 on first start; returns the demo cookie token (kept in ``.local/demo-token``)."""
+    from ghostid_local import demo  # imports the ghostid package: only once handlers are loaded
+
+    token_file = STATE_DIR / "demo-token"
+    if not _demo_needed(endpoint, table_names["SitesTable"]):
+        return demo.demo_token(token_file)
+    log.info("first start: seeding demo site %d with a month of traffic...", DEMO_SITE_ID)
+    return demo.seed_demo(token_file)
+
+
+def start_pollers(
+    template: Mapping[str, Any],
+    functions: Mapping[str, LocalFunction],
+    table_names: Mapping[str, str],
+    stop: threading.Event,
+) -> list[threading.Thread]:
+    """One thread per DynamoDB stream event in the template."""
+    dynamodb = boto3.client("dynamodb")
+    streams = boto3.client("dynamodbstreams")
+    sink = file_sink(STATE_DIR / "dlq.ndjson")
+    threads = []
+    for src in stream_sources(template):
+        poller = StreamPoller(
+            functions[src.function_id].invoke,
+            src,
+            table_names[src.table_id],
+            dynamodb=dynamodb,
+            streams=streams,
+            sink=sink,
+            checkpoint_path=STATE_DIR / "streams" / f"{src.function_id}.{src.event_id}.json",
+        )
+        t = threading.Thread(
+            target=poller.run_forever, args=(stop,), name=f"poller-{src.function_id}", daemon=True
+        )
+        t.start()
+        threads.append(t)
+    return threads
+
+
+def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
+    where = f"{endpoint} (data in .local/dynamodb/)" if own_ddb else f"{endpoint} (DDB_ENDPOINT)"
+    lines = ["", "Ghost ID Analytics local stack is ready", f"  API:       {api}", f"  DynamoDB:  {where}"]
+    url = f"'{api}/api/stats?siteId={DEMO_SITE_ID}&timeRange=30d'"
+    if token:
+        lines.append(f"  Try:       curl -s --cookie 'session={token}' {url}")
+    else:
+        lines.append("  Try:       ghostid session create --user you@example.com   # then:")
+        lines.append(f"             curl -s --cookie 'session=<token>' {url}")
+    lines += ["  Stop:      Ctrl-C", ""]
+    return "\n".join(lines)
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the local stack until Ctrl-C (or SIGTERM)."""
+    parser = argparse.ArgumentParser(prog="ghostid_local.serve", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--no-demo", action="store_true", help="do not seed demo site 4")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    gateway: LocalGateway | None = None
+    ddb: dynamodb_local.DynamoDBLocal | None = None
+    endpoint = os.environ.get("DDB_ENDPOINT", "")
+    try:
+        if endpoint:
+            dynamodb_local.wait_ready(endpoint, timeout=10)
+        else:
+            ddb = dynamodb_local.start(
+                db_path=STATE_DIR / "dynamodb", log_path=STATE_DIR / "dynamodb-local.log"
+            )
+            endpoint = ddb.endpoint
+        local_aws_environment(endpoint)
+        template = load_template(TEMPLATE)
+        table_names = create_tables(boto3.client("dynamodb"), template)
+        union, per_function = combined_environment(template, table_names)
+        os.environ.update(union)
+        functions = load_functions(template, per_function)
+        threads += start_pollers(template, functions, table_names, stop)
+        token = None if args.no_demo else seed_demo_once(endpoint, table_names)
+        invokers = {r.function_id: functions[r.function_id].invoke for r in http_routes(template)}
+        gateway = make_gateway(template, invokers, port=args.port)
+        threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))
+        threads[-1].start()
+        print(_banner(gateway.url, endpoint, ddb is not None, token), flush=True)
+        stop.wait()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    except (RuntimeError, FileNotFoundError, TimeoutError, OSError) as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop.set()
+        if gateway is not None:
+            gateway.shutdown()
+            gateway.server_close()
+        for t in threads:
+            t.join(timeout=10)
+        if ddb is not None:
+            ddb.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
