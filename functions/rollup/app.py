@@ -14,10 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from ghostid import timeutil
 from ghostid.dal.events import item_to_event
 from ghostid.logic import consumer
 from ghostid.observability import logger, metrics, tracer
-from ghostid.timeutil import now_ms
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
@@ -40,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for status, result, _ in results:
         if status == "success" and result:
             sessions[result[0]].add(result[1])
-    now = now_ms()
+    now = timeutil.now_ms()
     for site_id, session_ids in sessions.items():
         report = consumer.fold_sessions(site_id, session_ids, consumer.rules_for(site_id, now), now)
         logger.info("folded", extra={"site_id": site_id, **report.__dict__})

@@ -8,11 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from ghostid import timeutil
 from ghostid.http import create_resolver, json_response, parse_params
 from ghostid.logic import auth, stats
 from ghostid.models.api import StatsQuery
 from ghostid.observability import logger, metrics, tracer
-from ghostid.timeutil import now_ms
 
 app = create_resolver()
 
@@ -23,7 +23,7 @@ def get_stats() -> Response[str]:
     user_id = auth.authenticate(app.current_event.cookies)
     query = parse_params(StatsQuery, app.current_event.query_string_parameters or {})
     auth.authorize(user_id, query.site_id)
-    body = stats.site_stats(query.site_id, query.time_range, now_ms())
+    body = stats.site_stats(query.site_id, query.time_range, timeutil.now_ms())
     metrics.add_metric(name="StatsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, body)
 

@@ -1,0 +1,37 @@
+"""Unit tests run against moto: tables created from template.yaml, one fresh set per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ghostid_local.cfn_yaml import load_template
+from ghostid_local.tables import create_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE_ENV = {"SESSIONS_TABLE": "LoginSessionsTable", "SITES_TABLE": "SitesTable",
+             "EVENTS_TABLE": "EventsTable", "ROLLUPS_TABLE": "RollupsTable"}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from ghostid import settings
+    from ghostid.dal import client
+
+    for variable in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, table in TABLE_ENV.items():
+        monkeypatch.setenv(variable, table)
+    settings.table_name.cache_clear()
+    client.dynamodb.cache_clear()
+    with mock_aws():
+        create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
+        yield
+    client.dynamodb.cache_clear()
+    settings.table_name.cache_clear()
+    assert "AWS_ENDPOINT_URL_DYNAMODB" not in os.environ

@@ -1,0 +1,128 @@
+"""The stream consumer against moto: every delivery schedule ends in the reference's numbers."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from ghostid import timeutil
+from ghostid.dal import rollups as rollups_dal
+from tests.support import lambdas, traffic
+from tests.support.scenario import NOW, NOW_MS, assert_matches_reference, import_traffic, stored_events, stored_items
+
+pytestmark = pytest.mark.usefixtures("aws", "frozen_now")
+
+
+@pytest.fixture
+def frozen_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
+
+
+def records(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [lambdas.stream_record(item, sequence) for sequence, item in enumerate(items, start=1)]
+
+
+def batches(recs: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [recs[i : i + size] for i in range(0, len(recs), size)]
+
+
+def load(seed: int, visitors: int = 30) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    import_traffic(traffic.generate(NOW, seed, visitors=visitors))
+    items = stored_items()
+    return items, stored_events(items)
+
+
+def test_in_order_batches_match_reference() -> None:
+    items, events = load(seed=1)
+    for batch in batches(records(items), 100):
+        assert lambdas.deliver(batch) == {"batchItemFailures": []}
+    assert_matches_reference(events)
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_shuffled_duplicated_overlapping_deliveries_count_once(seed: int) -> None:
+    items, events = load(seed)
+    rng = random.Random(seed)
+    recs = records(items)
+    schedule = [r for r in recs for _ in range(rng.randint(1, 3))]
+    rng.shuffle(schedule)
+    start = 0
+    while start < len(schedule):
+        size = rng.randint(1, 120)
+        lambdas.deliver(schedule[start : start + size])
+        start += max(1, size - rng.randint(0, size // 2))  # the next batch overlaps this one
+    assert_matches_reference(events)
+
+
+def test_crash_midway_through_transactions_then_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    items, events = load(seed=4)
+    real = rollups_dal.apply_cell_changes
+    calls = {"n": 0}
+
+    def flaky(site_id: int, changes: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise ConnectionError("lost the connection after some transactions")
+        real(site_id, changes)
+
+    monkeypatch.setattr(rollups_dal, "apply_cell_changes", flaky)
+    for batch in batches(records(items), 60):
+        for _ in range(20):  # Lambda retries the whole batch until it succeeds
+            try:
+                lambdas.deliver(batch)
+                break
+            except ConnectionError:
+                continue
+    assert calls["n"] > 3
+    assert_matches_reference(events)
+
+
+def test_crash_midway_through_sketch_writes_then_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    items, events = load(seed=5)
+    real = rollups_dal.put_sketch
+    calls = {"n": 0}
+
+    def flaky(key: Any, blob: bytes, version: int) -> bool:
+        calls["n"] += 1
+        if calls["n"] % 7 == 0:
+            raise ConnectionError("crashed between sketch writes")
+        return real(key, blob, version)
+
+    monkeypatch.setattr(rollups_dal, "put_sketch", flaky)
+    for batch in batches(records(items), 80):
+        for _ in range(50):
+            try:
+                lambdas.deliver(batch)
+                break
+            except ConnectionError:
+                continue
+    assert_matches_reference(events)
+
+
+def test_poison_record_is_reported_and_does_not_block_the_rest() -> None:
+    items, events = load(seed=6, visitors=8)
+    recs = records(items)
+    poison = lambdas.stream_record({"pk": {"S": "4#gs_x"}, "sk": {"S": "bad"}, "type": {"S": "pageview"}}, 999_999)
+    response = lambdas.deliver([*recs[:5], poison, *recs[5:]])
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]}
+    assert_matches_reference(events)
+
+
+def test_ttl_removals_and_rewrites_never_move_rollups() -> None:
+    items, events = load(seed=7, visitors=10)
+    lambdas.deliver(records(items))
+    before = stored_items("RollupsTable")
+    removals = [lambdas.stream_record(i, 10_000 + n, "REMOVE") for n, i in enumerate(items)]
+    rewrites = [lambdas.stream_record(i, 20_000 + n, "MODIFY") for n, i in enumerate(items)]
+    assert lambdas.deliver(removals + rewrites) == {"batchItemFailures": []}
+    assert stored_items("RollupsTable") == before
+    assert_matches_reference(events)
+
+
+def test_events_arriving_in_reverse_order_give_the_same_answer() -> None:
+    items, events = load(seed=8)
+    for record in reversed(records(items)):
+        lambdas.deliver([record])
+    assert_matches_reference(events)
