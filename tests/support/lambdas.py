@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from ghostid_local.lambda_context import LambdaContext, load_handler_from_file
 
 ROOT = Path(__file__).resolve().parents[2]
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/EventsTable/stream/2026-01-01T00:00:00.000"
 FUNCTIONS = {"stats": "StatsFunction", "session": "SessionFunction", "rollup": "RollupFunction"}
 
 
@@ -25,7 +26,11 @@ def event_file(name: str) -> dict[str, Any]:
 
 
 def http_event(
-    file: str, *, query: dict[str, str] | None = None, cookies: list[str] | None = None, path_id: str | None = None
+    file: str,
+    *,
+    query: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+    path_id: str | None = None,
 ) -> dict[str, Any]:
     """An event from `events/<file>` with its query, cookies and path parameter replaced."""
     event = copy.deepcopy(event_file(file))
@@ -60,7 +65,7 @@ def stream_record(item: dict[str, Any], sequence: int, event_name: str = "INSERT
             "SizeBytes": 300,
             "StreamViewType": "NEW_IMAGE",
         },
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/EventsTable/stream/2026-01-01T00:00:00.000",
+        "eventSourceARN": STREAM_ARN,
     }
 
 

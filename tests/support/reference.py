@@ -79,9 +79,12 @@ def stats(events: list[dict[str, Any]], time_range: str, now: datetime) -> dict[
             "identified_visitors": sum(1 for v in visitors if status[v]["user"]),
             "hot_leads": sum(1 for v in visitors if status[v]["hot"]),
         },
-        "top_pages": [{"page": p, "views": n} for p, n in sorted(pages.items(), key=lambda x: (-x[1], x[0]))[:10]],
+        "top_pages": [
+            {"page": p, "views": n} for p, n in sorted(pages.items(), key=lambda x: (-x[1], x[0]))[:10]
+        ],
         "countries": [
-            {"country": c, "visitors": len(v)} for c, v in sorted(countries.items(), key=lambda x: (-len(x[1]), x[0]))
+            {"country": c, "visitors": len(v)}
+            for c, v in sorted(countries.items(), key=lambda x: (-len(x[1]), x[0]))
         ][:10],
         "time_range": time_range,
     }
@@ -94,15 +97,17 @@ def session(events: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
     status = visitor_status(events)
     timeline, previous = [], when(first)
     for event in mine:
-        timeline.append({
-            "type": event["type"],
-            "event_name": event.get("event_name", "") if event["type"] == "custom_event" else "",
-            "page": clean_page(event["page"]),
-            "page_title": event.get("page_title") or "",
-            "timestamp": iso(when(event)),
-            "time_on_previous_page": int((when(event) - previous).total_seconds() // 1),
-            "props": event.get("props") or {},
-        })
+        timeline.append(
+            {
+                "type": event["type"],
+                "event_name": event.get("event_name", "") if event["type"] == "custom_event" else "",
+                "page": clean_page(event["page"]),
+                "page_title": event.get("page_title") or "",
+                "timestamp": iso(when(event)),
+                "time_on_previous_page": int((when(event) - previous).total_seconds() // 1),
+                "props": event.get("props") or {},
+            }
+        )
         previous = when(event)
     pages: list[str] = []
     for event in views:

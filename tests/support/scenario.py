@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-
 from ghostid.dal.events import item_to_event
 from ghostid.logic import importer, session, stats
+
 from tests.support import reference
 
 SITE = 4

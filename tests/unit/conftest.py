@@ -8,14 +8,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.tables import create_tables
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE_ENV = {"SESSIONS_TABLE": "LoginSessionsTable", "SITES_TABLE": "SitesTable",
-             "EVENTS_TABLE": "EventsTable", "ROLLUPS_TABLE": "RollupsTable"}
+TABLE_ENV = {
+    "SESSIONS_TABLE": "LoginSessionsTable",
+    "SITES_TABLE": "SitesTable",
+    "EVENTS_TABLE": "EventsTable",
+    "ROLLUPS_TABLE": "RollupsTable",
+}
 
 
 @pytest.fixture

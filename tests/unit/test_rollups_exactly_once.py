@@ -6,11 +6,18 @@ import random
 from typing import Any
 
 import pytest
-
 from ghostid import timeutil
 from ghostid.dal import rollups as rollups_dal
+
 from tests.support import lambdas, traffic
-from tests.support.scenario import NOW, NOW_MS, assert_matches_reference, import_traffic, stored_events, stored_items
+from tests.support.scenario import (
+    NOW,
+    NOW_MS,
+    assert_matches_reference,
+    import_traffic,
+    stored_events,
+    stored_items,
+)
 
 pytestmark = pytest.mark.usefixtures("aws", "frozen_now")
 
@@ -104,7 +111,9 @@ def test_crash_midway_through_sketch_writes_then_retry(monkeypatch: pytest.Monke
 def test_poison_record_is_reported_and_does_not_block_the_rest() -> None:
     items, events = load(seed=6, visitors=8)
     recs = records(items)
-    poison = lambdas.stream_record({"pk": {"S": "4#gs_x"}, "sk": {"S": "bad"}, "type": {"S": "pageview"}}, 999_999)
+    poison = lambdas.stream_record(
+        {"pk": {"S": "4#gs_x"}, "sk": {"S": "bad"}, "type": {"S": "pageview"}}, 999_999
+    )
     response = lambdas.deliver([*recs[:5], poison, *recs[5:]])
     assert response == {"batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]}
     assert_matches_reference(events)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
 from ghostid.errors import GhostIdError, InvalidParameter, NotFound
-from ghostid.observability import logger
+from ghostid.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
@@ -59,10 +60,12 @@ def create_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(GhostIdError)  # type: ignore[untyped-decorator]
     def handle_domain_error(error: GhostIdError) -> Response[str]:
         logger.info("request rejected", extra={"status": error.status, "code": error.code})
+        metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
         return json_response(error.status, error_body(error.code, error.message))
 
     @app.not_found
     def handle_not_found(_: NotFound | Exception) -> Response[str]:
+        metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
         return json_response(
             404, error_body("not_found", "No such route: see the API reference in the README.")
         )
@@ -71,6 +74,7 @@ def create_resolver() -> APIGatewayHttpResolver:
     def handle_crash(error: Exception) -> Response[str]:
         request_id = app.lambda_context.aws_request_id if app.lambda_context else "unknown"
         logger.exception("unhandled error", extra={"request_id": request_id})
+        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
         message = f"Something went wrong on our side; quote request id {request_id} when you report it."
         return json_response(500, error_body("internal", message))
 

@@ -53,3 +53,26 @@ def n(value: int) -> dict[str, str]:
 
 def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def value_size(value: dict[str, Any]) -> int:
+    """DynamoDB's billed size of one attribute value (its item-size rules, rounded up)."""
+    kind, data = next(iter(value.items()))
+    if kind == "S":
+        return len(data.encode())
+    if kind == "N":
+        digits = data.lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return len(data)
+    if kind in ("SS", "NS", "BS"):
+        return sum(value_size({kind[0]: element}) for element in data)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + value_size(v) + 1 for k, v in data.items())
+    if kind == "L":
+        return 3 + sum(value_size(v) + 1 for v in data)
+    return 1  # BOOL, NULL
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())

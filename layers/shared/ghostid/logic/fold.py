@@ -26,7 +26,7 @@ UNKNOWN_COUNTRY = "Unknown"
 # A cell keeps its page counts by 64-bit page hash (12 bytes a page). Past this many distinct pages in
 # one session-hour (only crawlers get there) further pages still count as pageviews but not in top pages,
 # so a cell item stays under ~120 KB whatever a client sends.
-MAX_CELL_PAGES = 10_000
+MAX_CELL_PAGES = 5_000
 _PAGE_ENTRY = struct.Struct("<QI")
 
 
