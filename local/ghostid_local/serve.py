@@ -75,15 +75,22 @@ def _demo_needed(endpoint: str, sites_table: str) -> bool:
     return "Item" not in client.get_item(TableName=sites_table, Key=key)
 
 
-def seed_demo_once(endpoint: str, table_names: Mapping[str, str]) -> str | None:
-    """Seed demo site 4 on first start; returns the demo cookie token (kept in ``.local/demo-token``)."""
+def seed_demo_once(endpoint: str, table_names: Mapping[str, str], pollers: list[StreamPoller]) -> str | None:
+    """Seed demo site 4 on first start and wait for the rollups; returns the demo cookie token."""
     from ghostid_local import demo  # imports the ghostid package: only once handlers are loaded
 
     token_file = STATE_DIR / "demo-token"
     if not _demo_needed(endpoint, table_names["SitesTable"]):
         return demo.demo_token(token_file)
     log.info("first start: seeding demo site %d with a month of traffic...", DEMO_SITE_ID)
-    return demo.seed_demo(token_file)
+    token = demo.seed_demo(token_file)
+    log.info("demo events stored; waiting for the stream consumer to roll them up...")
+    for poller in pollers:
+        try:
+            poller.drain(timeout=600)
+        except TimeoutError:
+            log.warning("rollups are still catching up; numbers will grow for a while")
+    return token
 
 
 def start_pollers(
@@ -91,12 +98,12 @@ def start_pollers(
     functions: Mapping[str, LocalFunction],
     table_names: Mapping[str, str],
     stop: threading.Event,
-) -> list[threading.Thread]:
-    """One thread per DynamoDB stream event in the template."""
+) -> tuple[list[StreamPoller], list[threading.Thread]]:
+    """One poller thread per DynamoDB stream event in the template."""
     dynamodb = boto3.client("dynamodb")
     streams = boto3.client("dynamodbstreams")
     sink = file_sink(STATE_DIR / "dlq.ndjson")
-    threads = []
+    pollers, threads = [], []
     for src in stream_sources(template):
         poller = StreamPoller(
             functions[src.function_id].invoke,
@@ -106,17 +113,21 @@ def start_pollers(
             streams=streams,
             sink=sink,
             checkpoint_path=STATE_DIR / "streams" / f"{src.function_id}.{src.event_id}.json",
+            retry_backoff=0.25,
         )
         t = threading.Thread(
             target=poller.run_forever, args=(stop,), name=f"poller-{src.function_id}", daemon=True
         )
         t.start()
+        pollers.append(poller)
         threads.append(t)
-    return threads
+    return pollers, threads
 
 
 def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
-    where = f"{endpoint} (data in .local/dynamodb/)" if own_ddb else f"{endpoint} (DDB_ENDPOINT)"
+    data = STATE_DIR / "dynamodb"
+    shown = data.relative_to(REPO_ROOT) if data.is_relative_to(REPO_ROOT) else data
+    where = f"{endpoint} (data in {shown}/)" if own_ddb else f"{endpoint} (DDB_ENDPOINT)"
     lines = ["", "Ghost ID Analytics local stack is ready", f"  API:       {api}", f"  DynamoDB:  {where}"]
     url = f"'{api}/api/stats?siteId={DEMO_SITE_ID}&timeRange=30d'"
     if token:
@@ -140,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "pool is full" noise
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     stop = threading.Event()
@@ -161,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         union, per_function = combined_environment(template, table_names)
         os.environ.update(union)
         functions = load_functions(template, per_function)
-        threads += start_pollers(template, functions, table_names, stop)
-        token = None if args.no_demo else seed_demo_once(endpoint, table_names)
+        pollers, threads = start_pollers(template, functions, table_names, stop)
+        token = None if args.no_demo else seed_demo_once(endpoint, table_names, pollers)
         invokers = {r.function_id: functions[r.function_id].invoke for r in http_routes(template)}
         gateway = make_gateway(template, invokers, port=args.port)
         threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))

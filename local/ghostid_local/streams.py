@@ -170,14 +170,26 @@ def matches_filters(filters: tuple[dict[str, Any], ...], record: Mapping[str, An
 
 
 def _lambda_value(av: Any) -> Any:
-    """A Streams-API AttributeValue (bytes for B/BS) in Lambda's JSON form (base64 strings)."""
-    if isinstance(av, bytes | bytearray):
-        return base64.b64encode(av).decode()
-    if isinstance(av, dict):
-        return {k: _lambda_value(v) for k, v in av.items()}
-    if isinstance(av, list | set | tuple):
-        return [_lambda_value(v) for v in av]
-    return av
+    """A Streams-API AttributeValue in Lambda's JSON form: B/BS as base64 strings.
+
+    DynamoDB Local's stream writes an empty map as ``{}`` instead of ``{"M": {}}``: repaired here.
+    """
+    if not isinstance(av, dict) or not av:
+        return {"M": {}}
+    ((kind, value),) = av.items()
+    if kind == "B":
+        return {"B": base64.b64encode(value).decode()}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(v).decode() for v in value]}
+    if kind == "M":
+        return {"M": _lambda_image(value)}
+    if kind == "L":
+        return {"L": [_lambda_value(v) for v in value]}
+    return {kind: value}
+
+
+def _lambda_image(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _lambda_value(av) for name, av in image.items()}
 
 
 def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -186,11 +198,11 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> di
     created = src.get("ApproximateCreationDateTime")
     ddb: dict[str, Any] = {
         "ApproximateCreationDateTime": int(created.timestamp()) if isinstance(created, datetime) else created,
-        "Keys": _lambda_value(src.get("Keys", {})),
+        "Keys": _lambda_image(src.get("Keys", {})),
     }
     for key in ("NewImage", "OldImage"):
         if key in src:
-            ddb[key] = _lambda_value(src[key])
+            ddb[key] = _lambda_image(src[key])
     ddb.update(
         SequenceNumber=src["SequenceNumber"],
         SizeBytes=src.get("SizeBytes", 0),
@@ -238,6 +250,7 @@ class _Shard:
     retry_at: str | None = None
     retries: int = 0
     attempts: int = 0
+    not_before: float = 0.0
 
 
 class StreamPoller:
@@ -246,6 +259,7 @@ class StreamPoller:
     ``invoke(event)`` calls the handler (e.g. ``LocalFunction.invoke``). ``sink`` receives
     on-failure records (use ``file_sink(path)`` or ``list.append``). Checkpoints are kept in
     ``checkpoint_path`` (JSON) when given, so a restart resumes after the last checkpoint.
+    A failed batch is retried after ``retry_backoff`` seconds, doubling per retry (at most 5 s).
     """
 
     def __init__(
@@ -259,6 +273,7 @@ class StreamPoller:
         sink: Sink,
         checkpoint_path: Path | None = None,
         region: str | None = None,
+        retry_backoff: float = 0.0,
     ) -> None:
         self.invoke = invoke
         self.source = source
@@ -267,6 +282,7 @@ class StreamPoller:
         self.streams = streams
         self.sink = sink
         self.checkpoint_path = checkpoint_path
+        self.retry_backoff = retry_backoff
         self.region = (
             region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
         )
@@ -382,6 +398,12 @@ class StreamPoller:
         except self.streams.exceptions.ExpiredIteratorException:
             st.iterator, st.buffer = None, []  # refetch from the checkpoint next round
             return True
+        except self.streams.exceptions.TrimmedDataAccessException:
+            # DynamoDB Local numbers records across all tables, so an iterator taken on an empty shard
+            # points before the first record that arrives: start over from the checkpoint/TRIM_HORIZON.
+            log.debug("shard %s: iterator before the trim horizon; re-reading from the checkpoint", sid)
+            st.iterator, st.buffer = None, []
+            return True
         records = resp.get("Records", [])
         st.buffer.extend(records)  # type: ignore[arg-type]
         st.iterator = resp.get("NextShardIterator")
@@ -389,6 +411,8 @@ class StreamPoller:
         return bool(records)
 
     def _step(self, arn: str, sid: str, st: _Shard) -> bool:
+        if st.not_before > time.monotonic():
+            return False  # backing off after a failed batch
         cap = st.cap or self.source.batch_size
         fetched = False
         if len(st.buffer) < cap and not st.exhausted:
@@ -459,11 +483,13 @@ class StreamPoller:
             st.retry_at, st.retries = lowest, 0
         else:
             st.retries += 1
+        if self.retry_backoff:
+            st.not_before = time.monotonic() + min(self.retry_backoff * 2**st.retries, 5.0)
         limit = self.source.maximum_retry_attempts
         if limit >= 0 and st.retries >= limit:
             lost = [r for r in batch if r["dynamodb"]["SequenceNumber"] in set(failed)]
             self._to_sink(sid, arn, lost, "RetryAttemptsExhausted", st.attempts, error)
-            st.cap = 0
+            st.cap, st.not_before = 0, 0.0
             del st.buffer[: len(window) - idx]
             self._checkpoint(st, window[-1]["dynamodb"]["SequenceNumber"])
 
@@ -535,9 +561,14 @@ class StreamPoller:
     def drain(self, timeout: float = 30.0) -> None:
         """Process until a full round finds nothing to do (raises TimeoutError after ``timeout``)."""
         deadline = time.monotonic() + timeout
-        while self.poll_once() or not self.idle():
+        while True:
+            active = self.poll_once()
+            if not active and self.idle():
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"stream of {self.table_name} not drained after {timeout}s")
+            if not active:
+                time.sleep(0.02)  # a shard is backing off
 
     def run_forever(self, stop_event: threading.Event, interval: float = 0.25) -> None:
         """Poll until ``stop_event`` is set: right away while there is work, else every ``interval``."""

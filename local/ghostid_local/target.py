@@ -18,7 +18,8 @@ def local_endpoint() -> str:
 
 
 def use_local(endpoint: str | None = None, prefix: str = "") -> str:
-    """Points boto3 and the `ghostid` package at DynamoDB Local; tables are named after logical IDs."""
+    """Points boto3 and the `ghostid` package at DynamoDB Local; tables are named after logical IDs
+    (table variables already in the environment are kept, which is how the tests aim it at theirs)."""
     endpoint = endpoint or local_endpoint()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
@@ -27,7 +28,7 @@ def use_local(endpoint: str | None = None, prefix: str = "") -> str:
     os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
     for variable, logical_id in TABLE_ENV.items():
-        os.environ[variable] = prefix + logical_id
+        os.environ.setdefault(variable, prefix + logical_id)
     _reset_caches()
     return endpoint
 

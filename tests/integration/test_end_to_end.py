@@ -1,0 +1,204 @@
+"""The product as a user meets it: `ghostid` commands, NDJSON import, the stream consumer, HTTP.
+
+DynamoDB Local, tables from template.yaml, the real handlers behind the local gateway, and the
+stream poller delivering Lambda-shaped batches. Every number is compared with an independent
+recomputation from the stored events.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from ghostid import timeutil
+from ghostid_local import cli, serve
+from ghostid_local.gateway import make_gateway
+from ghostid_local.streams import StreamPoller, stream_sources
+
+from tests.support import reference, traffic
+from tests.support.scenario import NOW, NOW_MS, stored_events, stored_items
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stack:
+    url: str
+    poller: StreamPoller
+    dead_letters: list[dict[str, Any]]
+    tables: dict[str, str]
+
+    def get(self, path: str, token: str | None) -> tuple[int, Any]:
+        request = urllib.request.Request(self.url + path)
+        if token is not None:
+            request.add_header("Cookie", f"theme=dark; session={token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def stack(
+    local_aws_env: dict[str, str], cfn_template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
+    monkeypatch.setenv("DDB_ENDPOINT", os.environ["AWS_ENDPOINT_URL_DYNAMODB"])  # what `ghostid` talks to
+    union, per_function = serve.combined_environment(cfn_template, local_aws_env)
+    for name, value in union.items():
+        monkeypatch.setenv(name, value)
+    functions = serve.load_functions(cfn_template, per_function)
+    gateway = make_gateway(cfn_template, {fid: f.invoke for fid, f in functions.items()}, port=0)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    source = stream_sources(cfn_template)[0]
+    dead: list[dict[str, Any]] = []
+    poller = StreamPoller(
+        functions[source.function_id].invoke,
+        source,
+        local_aws_env[source.table_id],
+        dynamodb=boto3.client("dynamodb"),
+        streams=boto3.client("dynamodbstreams"),
+        sink=dead.append,
+    )
+    host, port = gateway.server_address[:2]
+    yield Stack(f"http://{host!s}:{port}", poller, dead, local_aws_env)
+    gateway.shutdown()
+    gateway.server_close()
+
+
+def ghostid(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(args), out=out, err=err)
+    return code, out.getvalue().strip(), err.getvalue().strip()
+
+
+def setup_site(site: int = 4, user: str = "jane@example.com") -> str:
+    assert ghostid("site", "create", "--site-id", str(site), "--domain", "example.com")[0] == 0
+    assert ghostid("member", "add", "--site", str(site), "--user", user)[0] == 0
+    code, token, _ = ghostid("session", "create", "--user", user, "--hours", "2")
+    assert code == 0
+    assert len(token) >= 32
+    return token
+
+
+def write_ndjson(path: Path, events: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def test_import_fold_and_serve_match_reference(stack: Stack, tmp_path: Path) -> None:
+    token = setup_site()
+    events = traffic.generate(NOW, seed=21, visitors=350)
+    assert len(events) > 2000
+    file = write_ndjson(tmp_path / "events.ndjson", events + events[:50])  # 50 duplicate lines
+    code, out, _ = ghostid("import", "--site", "4", str(file))
+    assert code == 0
+    assert out.startswith(f"{len(events)} events written")
+    stack.poller.drain(timeout=300)
+    assert stack.dead_letters == []
+    stored = stored_events(stored_items(stack.tables["EventsTable"]))
+    assert len(stored) == len(events)
+
+    for time_range in ("24h", "7d", "30d"):
+        status, body = stack.get(f"/api/stats?siteId=4&timeRange={time_range}", token)
+        assert status == 200
+        assert body == reference.stats(stored, time_range, NOW)
+    assert stack.get("/api/stats?siteId=4", token)[1]["time_range"] == "7d"
+    for session_id in sorted({e["session_id"] for e in stored})[::7]:
+        status, body = stack.get(f"/api/session/{session_id}?siteId=4", token)
+        assert status == 200
+        assert body == reference.session(stored, session_id)
+
+    # Importing the same file again writes nothing and moves nothing.
+    before = stored_items(stack.tables["RollupsTable"])
+    assert ghostid("import", "--site", "4", str(file))[1].startswith("0 events written")
+    stack.poller.drain(timeout=60)
+    assert stored_items(stack.tables["RollupsTable"]) == before
+
+
+def test_every_error_status_over_http(stack: Stack) -> None:
+    token = setup_site()
+    setup_site(site=9, user="other@example.com")
+    ghostid(
+        "import",
+        "--site",
+        "9",
+        str(write_ndjson(Path("/tmp/ghostid-e2e-9.ndjson"), traffic.generate(NOW, 3, 3))),
+    )
+    stack.poller.drain(timeout=60)
+    session_on_9 = stored_events(stored_items(stack.tables["EventsTable"]))[0]["session_id"]
+    cases = [
+        ("/api/stats?siteId=4", None, 401, "unauthenticated"),
+        ("/api/stats?siteId=4", "not-a-real-token-but-well-formed-0123456789", 401, "unauthenticated"),
+        ("/api/stats?siteId=four", token, 400, "invalid_parameter"),
+        ("/api/stats?siteId=4&timeRange=90d", token, 400, "invalid_parameter"),
+        ("/api/stats?siteId=9", token, 403, "forbidden"),
+        (f"/api/session/{session_on_9}?siteId=4", token, 404, "not_found"),
+        ("/api/session/gs_missing?siteId=4", token, 404, "not_found"),
+        ("/api/nothing-here", token, 404, "not_found"),
+    ]
+    for path, cookie, status, code in cases:
+        got_status, body = stack.get(path, cookie)
+        assert (got_status, body["error"]["code"]) == (status, code), path
+        assert body["error"]["message"]
+
+
+def test_new_events_show_up_in_stats(stack: Stack, tmp_path: Path) -> None:
+    token = setup_site()
+    assert stack.get("/api/stats?siteId=4&timeRange=24h", token)[1]["overview"]["total_events"] == 0
+    event = {
+        "session_id": "gs_live",
+        "ghost_vid": "gv_live",
+        "type": "pageview",
+        "page": "/pricing",
+        "timestamp": reference.iso(NOW),
+        "user_id": "live@example.com",
+        "country": "Canada",
+    }
+    ghostid("import", "--site", "4", str(write_ndjson(tmp_path / "one.ndjson", [event])))
+    stack.poller.drain(timeout=30)
+    overview = stack.get("/api/stats?siteId=4&timeRange=24h", token)[1]["overview"]
+    assert overview == {
+        "unique_visitors": 1,
+        "sessions": 1,
+        "pageviews": 1,
+        "total_events": 1,
+        "identified_visitors": 1,
+        "hot_leads": 1,
+    }
+    body = stack.get("/api/session/gs_live?siteId=4", token)[1]
+    assert body["identified_user_id"] == "live@example.com"
+
+
+def test_invalid_import_reports_every_bad_line_and_writes_nothing(stack: Stack, tmp_path: Path) -> None:
+    setup_site()
+    good = traffic.generate(NOW, seed=5, visitors=2)
+    lines = [
+        json.dumps(good[0]),
+        "{not json",
+        json.dumps({**good[0], "type": "click"}),
+        json.dumps({**good[0], "type": "custom_event", "event_name": ""}),
+        json.dumps(good[1]),
+        json.dumps({**good[0], "timestamp": "yesterday"}),
+        "[1,2]",
+    ]
+    file = tmp_path / "bad.ndjson"
+    file.write_text("\n".join(lines) + "\n")
+    code, _, err = ghostid("import", "--site", "4", str(file))
+    assert code == 2
+    for number in (2, 3, 4, 6, 7):
+        assert f"line {number}:" in err
+    assert "line 1:" not in err and "line 5:" not in err
+    assert stored_items(stack.tables["EventsTable"]) == []
+    assert ghostid("import", "--site", "77", str(file))[0] == 2  # unknown site
