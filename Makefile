@@ -36,7 +36,7 @@ test-integration: setup
 lint: setup ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/shared/ghostid local/ghostid_local functions
+	$(VENV)/bin/mypy layers/shared/ghostid local/ghostid_local functions tests
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

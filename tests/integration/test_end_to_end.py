@@ -8,8 +8,8 @@ recomputation from the stored events.
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import threading
 import urllib.error
 import urllib.request

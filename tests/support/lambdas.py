@@ -22,7 +22,8 @@ def handler(name: str) -> Any:
 
 
 def event_file(name: str) -> dict[str, Any]:
-    return json.loads((ROOT / "events" / name).read_text())
+    event: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
+    return event
 
 
 def http_event(

@@ -41,7 +41,7 @@ def stored_events(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def assert_matches_reference(events: list[dict[str, Any]], site: int = SITE) -> None:
     for time_range in ("24h", "7d", "30d"):
-        got = stats.site_stats(site, time_range, NOW_MS).model_dump()  # type: ignore[arg-type]
+        got = stats.site_stats(site, time_range, NOW_MS).model_dump()
         assert got == reference.stats(events, time_range, NOW), time_range
     for session_id in sorted({e["session_id"] for e in events}):
         got = session.site_session(site, session_id).model_dump()

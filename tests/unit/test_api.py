@@ -193,7 +193,7 @@ def test_tokens_are_never_logged(site: Any, capfd: pytest.CaptureFixture[str]) -
             session("gs_1_0", {"siteId": "4"}, cookies)
     finally:
         logger.setLevel("WARNING")
-        logger.removeHandler(handler)
+        logging.getLogger(logger.name).removeHandler(handler)
     output = captured.getvalue() + "".join(capfd.readouterr())
     assert "request rejected" in output  # requests were logged at DEBUG, with the event's context
     for secret in (TOKEN, "garbage-token-value-123456"):

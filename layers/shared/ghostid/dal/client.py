@@ -12,7 +12,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5, max_pool_connections=32
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=32,  # the importer writes from 16 threads
 )
 
 
