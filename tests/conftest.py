@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
@@ -15,3 +16,13 @@ os.environ.update(
     POWERTOOLS_DEV="false",
     LOG_LEVEL="WARNING",
 )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Prints the figures the adversarial tests measured (tests/support/figures.py)."""
+    from tests.support.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("figures")
+        for name, value in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {value:,}")

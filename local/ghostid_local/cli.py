@@ -21,6 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--site-id", type=int, required=True)
     create.add_argument("--domain", required=True)
     create.add_argument("--name", default="")
+    create.add_argument(
+        "--extra-domain", action="append", default=[], help="another domain the tracker may send from"
+    )
+    create.add_argument("--inactive", action="store_true", help="registered, but the collector refuses events")
 
     member = commands.add_parser("member", help="grant or revoke access").add_subparsers(
         dest="action", required=True
@@ -66,7 +70,14 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from ghostid.models.sites import Site
 
     if args.command == "site":
-        sites_dal.put_site(Site(site_id=args.site_id, domain=args.domain, name=args.name))
+        site = Site(
+            site_id=args.site_id,
+            domain=args.domain,
+            name=args.name,
+            extra_domains=tuple(args.extra_domain),
+            active=not args.inactive,
+        )
+        sites_dal.put_site(site)
         print(f"site {args.site_id} ({args.domain}) registered", file=out)
     elif args.command == "member":
         _require_site(args.site)

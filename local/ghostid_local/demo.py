@@ -15,6 +15,8 @@ T = TypeVar("T")
 DEMO_SITE = 4
 DEMO_USER = "demo@ghostid.local"
 DEMO_DOMAIN = "demo.ghostid.local"
+# The demo page (/demo/ on the local stack) is served from the stack's own origin, on any port.
+DEMO_LOCAL_ORIGINS = ("127.0.0.1", "localhost")
 
 PAGES = [
     ("/", "Home", 30),
@@ -179,13 +181,25 @@ def seed_demo(token_file: Path) -> str:
     from ghostid.logic.importer import import_events
     from ghostid.models.sites import Site
 
-    sites_dal.put_site(Site(site_id=DEMO_SITE, domain=DEMO_DOMAIN, name="Ghost ID demo"))
+    sites_dal.put_site(
+        Site(site_id=DEMO_SITE, domain=DEMO_DOMAIN, name="Ghost ID demo", extra_domains=DEMO_LOCAL_ORIGINS)
+    )
     sites_dal.add_member(DEMO_SITE, DEMO_USER)
     import_events(DEMO_SITE, (json.dumps(e) for e in generate()))
     token = auth.create_login_session(DEMO_USER, hours=24 * 365)
     token_file.parent.mkdir(parents=True, exist_ok=True)
     token_file.write_text(token)
     return token
+
+
+def allow_local_origins() -> None:
+    """Lets the local demo page send events to site 4 (for stacks seeded before the collector existed)."""
+    from ghostid.dal import sites as sites_dal
+
+    site = sites_dal.get_site(DEMO_SITE)
+    if site is not None and not set(DEMO_LOCAL_ORIGINS) <= set(site.extra_domains):
+        extra = tuple(dict.fromkeys((*site.extra_domains, *DEMO_LOCAL_ORIGINS)))
+        sites_dal.put_site(site.model_copy(update={"extra_domains": extra}))
 
 
 def demo_token(token_file: Path) -> str | None:

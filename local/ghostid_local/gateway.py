@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import mimetypes
 import re
 import time
 import traceback
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -22,6 +24,9 @@ Invoke = Callable[[dict[str, Any]], Any]
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
+# Not part of the API: the tracker and the demo site, served from static/ (a CDN's job when deployed).
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+STATIC_ROUTES = ("/ghost.js", "/demo/")
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], list[str], bytes]:
         json_headers = {"Content-Type": "application/json"}
+        if self.command in ("GET", "HEAD") and self.server.static_dir is not None:
+            static = static_file(self.server.static_dir, path)
+            if static is not None:
+                return static
         found = match_route(self.server.routes, self.command, path)
         if found is None:
             return 404, json_headers, [], _error_body("not_found", f"No route for {self.command} {path}.")
@@ -226,6 +235,29 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
 
+def static_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], bytes] | None:
+    """``/ghost.js`` and ``/demo/...`` from ``root`` (a path without a file under /demo/ is the SPA's
+    index.html); None for any other path, which the API routes then serve."""
+    if path == "/demo":
+        return 308, {"Location": "/demo/"}, [], b""
+    if not path.startswith(STATIC_ROUTES):
+        return None
+    base = root.resolve()
+    file = (base / unquote(path).lstrip("/")).resolve()
+    if not file.is_relative_to(base):
+        return None
+    if file.is_dir():
+        file = file / "index.html"
+    if not file.is_file() and "." not in path.rsplit("/", 1)[-1] and path.startswith("/demo/"):
+        file = base / "demo" / "index.html"
+    if not file.is_file():
+        return None
+    ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    if ctype.startswith("text/") or ctype.endswith("javascript"):
+        ctype += "; charset=utf-8"
+    return 200, {"Content-Type": ctype, "Cache-Control": "no-cache"}, [], file.read_bytes()
+
+
 def to_http_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
     """Status, headers, Set-Cookie values and body from a handler's payload 2.0 response."""
     if isinstance(result, dict) and "statusCode" in result:
@@ -242,11 +274,16 @@ class LocalGateway(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], routes: list[Route], functions: Mapping[str, Invoke]
+        self,
+        address: tuple[str, int],
+        routes: list[Route],
+        functions: Mapping[str, Invoke],
+        static_dir: Path | None = None,
     ) -> None:
         super().__init__(address, _RequestHandler)
         self.routes = routes
         self.functions = functions
+        self.static_dir = static_dir
 
     @property
     def url(self) -> str:
@@ -255,11 +292,17 @@ class LocalGateway(ThreadingHTTPServer):
 
 
 def make_gateway(
-    template: Mapping[str, Any], functions: Mapping[str, Invoke], host: str = "127.0.0.1", port: int = 3000
+    template: Mapping[str, Any],
+    functions: Mapping[str, Invoke],
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    static_dir: Path | None = STATIC_DIR,
 ) -> LocalGateway:
-    """A gateway for the template's HttpApi routes (``port=0`` picks a free port); call ``serve_forever``."""
+    """A gateway for the template's HttpApi routes (``port=0`` picks a free port); call ``serve_forever``.
+
+    ``static_dir`` also serves ``/ghost.js`` and ``/demo/`` (None: API routes only)."""
     routes = http_routes(template)
     missing = {r.function_id for r in routes} - set(functions)
     if missing:
         raise ValueError(f"no handler given for {sorted(missing)}")
-    return LocalGateway((host, port), routes, functions)
+    return LocalGateway((host, port), routes, functions, static_dir)

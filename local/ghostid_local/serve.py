@@ -81,6 +81,7 @@ def seed_demo_once(endpoint: str, table_names: Mapping[str, str], pollers: list[
 
     token_file = STATE_DIR / "demo-token"
     if not _demo_needed(endpoint, table_names["SitesTable"]):
+        demo.allow_local_origins()
         return demo.demo_token(token_file)
     log.info("first start: seeding demo site %d with a month of traffic...", DEMO_SITE_ID)
     token = demo.seed_demo(token_file)
@@ -135,6 +136,7 @@ def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
     else:
         lines.append("  Try:       ghostid session create --user you@example.com   # then:")
         lines.append(f"             curl -s --cookie 'session=<token>' {url}")
+    lines.append(f"  Demo page: {api}/demo/   (ghost.js at {api}/ghost.js sends its events to site {DEMO_SITE_ID})")
     lines += ["  Stop:      Ctrl-C", ""]
     return "\n".join(lines)
 

@@ -30,6 +30,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(variable, raising=False)
     for variable, table in TABLE_ENV.items():
         monkeypatch.setenv(variable, table)
+    monkeypatch.setenv("FOLD_CONCURRENCY", "1")  # moto's backend is not thread-safe
     settings.table_name.cache_clear()
     client.dynamodb.cache_clear()
     with mock_aws():

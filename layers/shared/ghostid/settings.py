@@ -41,3 +41,8 @@ def rollups_table() -> str:
 
 def event_retention_days() -> int:
     return int(os.environ.get("EVENT_RETENTION_DAYS", "400"))
+
+
+def fold_concurrency() -> int:
+    """Parallel DynamoDB calls per stream batch in the rollup function (FOLD_CONCURRENCY, default 8)."""
+    return max(1, int(os.environ.get("FOLD_CONCURRENCY", "8")))

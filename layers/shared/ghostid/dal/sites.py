@@ -23,6 +23,8 @@ def put_site(site: Site) -> None:
             "domain": {"S": site.domain},
             "name": {"S": site.name},
             "lead_rules": {"S": site.lead_rules.model_dump_json()},
+            "active": {"BOOL": site.active},
+            **({"extra_domains": {"L": [{"S": d} for d in site.extra_domains]}} if site.extra_domains else {}),
         },
     )
 
@@ -36,6 +38,8 @@ def get_site(site_id: int) -> Site | None:
         domain=item["domain"]["S"],
         name=item.get("name", {}).get("S", ""),
         lead_rules=LeadRules(**json.loads(item["lead_rules"]["S"])) if "lead_rules" in item else LeadRules(),
+        active=item.get("active", {}).get("BOOL", True),
+        extra_domains=tuple(d["S"] for d in item.get("extra_domains", {}).get("L", [])),
     )
 
 

@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ghostid.dal import events as events_dal
 from ghostid.dal import rollups as rollups_dal
@@ -29,10 +30,20 @@ from ghostid.logic.fold import (
 )
 from ghostid.models.rollups import CellChange, VisitorState
 from ghostid.models.sites import LeadRules
-from ghostid.settings import HOURLY_REACH_BACK_HOURS
+from ghostid.settings import HOURLY_REACH_BACK_HOURS, fold_concurrency
 from ghostid.timeutil import HOUR_MS, Granularity, day_of_hour
 
+T = TypeVar("T")
+R = TypeVar("R")
 MAX_ROUNDS = 10
+# DynamoDB calls of one batch are independent of each other: overlap their latency (I/O-bound).
+_pool = ThreadPoolExecutor(max_workers=fold_concurrency(), thread_name_prefix="fold")
+
+
+def _each(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    if fold_concurrency() <= 1:  # moto's in-memory DynamoDB is not thread-safe
+        return [fn(item) for item in items]
+    return list(_pool.map(fn, items))
 
 
 @dataclass
@@ -79,16 +90,19 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
     all_cells: dict[str, list[Cell]] = {}
     for _ in range(MAX_ROUNDS):
         changes: list[CellChange] = []
-        for session_id in sorted(pending):
-            session_changes, all_cells[session_id] = plan_session(site_id, session_id, rules)
+        ordered = sorted(pending)
+        for session_id, (session_changes, cells) in zip(
+            ordered, _each(lambda sid: plan_session(site_id, sid, rules), ordered), strict=True
+        ):
+            all_cells[session_id] = cells
             changes.extend(session_changes)
+        groups = rollups_dal.pack_transactions(site_id, changes)
         conflicted: set[str] = set()
-        for group in rollups_dal.pack_transactions(site_id, changes):
-            try:
-                rollups_dal.apply_cell_changes(site_id, group)
+        for group, applied in zip(groups, _each(lambda g: _try_apply(site_id, g), groups), strict=True):
+            if applied:
                 report.transactions += 1
                 report.cells_changed += len(group)
-            except rollups_dal.CellConflict:
+            else:
                 report.conflicts += 1
                 conflicted |= {change.session_id for change in group}
         if not conflicted:
@@ -99,6 +113,14 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
     cells = [cell for session_cells_ in all_cells.values() for cell in session_cells_]
     report.sketch_writes = update_sketches(site_id, cells, rules, now_ms)
     return report
+
+
+def _try_apply(site_id: int, group: list[CellChange]) -> bool:
+    try:
+        rollups_dal.apply_cell_changes(site_id, group)
+    except rollups_dal.CellConflict:
+        return False
+    return True
 
 
 def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: int) -> int:
@@ -116,8 +138,7 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
                 add(granularity, index, f"g#{country}", cell.visitor)
         if cell.identity and (cell.visitor not in identities or cell.identity > identities[cell.visitor]):
             identities[cell.visitor] = cell.identity
-    for visitor, (identity_key, user_id) in identities.items():
-        rollups_dal.raise_identity(site_id, visitor, identity_key, user_id)
+    _each(lambda entry: rollups_dal.raise_identity(site_id, entry[0], *entry[1]), identities.items())
 
     horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
     states = rollups_dal.get_visitors(site_id, {cell.visitor for cell in cells})
@@ -129,9 +150,13 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
             for index in numbers:
                 add("H" if name.endswith("h") else "D", index, kind, visitor)
     writes = merge_into_sketches(adds)
-    for visitor, state in states.items():
+
+    def note_reach_back(entry: tuple[str, VisitorState]) -> None:
+        visitor, state = entry
         expired = {h for h in state.hours | state.identified_hours | state.hot_hours if h < horizon}
         rollups_dal.record_reach_back(site_id, visitor, reach_back[visitor], expired)
+
+    _each(note_reach_back, states.items())
     return writes
 
 
@@ -154,16 +179,15 @@ def merge_into_sketches(adds: dict[tuple[str, str], set[str]]) -> int:
     writes = 0
     for _ in range(MAX_ROUNDS):
         current = rollups_dal.get_sketches(pending)
-        lost: dict[tuple[str, str], set[str]] = {}
+        updates = []
         for sketch_key, visitors in pending.items():
             blob, version = current.get(sketch_key, (None, 0))
             updated = sketches.add_all(blob, visitors)
-            if updated is None:
-                continue
-            if rollups_dal.put_sketch(sketch_key, updated, version):
-                writes += 1
-            else:
-                lost[sketch_key] = visitors
+            if updated is not None:
+                updates.append((sketch_key, updated, version))
+        results = _each(lambda update: rollups_dal.put_sketch(*update), updates)
+        writes += sum(results)
+        lost = {key: pending[key] for (key, _, _), ok in zip(updates, results, strict=True) if not ok}
         if not lost:
             return writes
         pending = lost

@@ -201,7 +201,8 @@ class Deltas:
         for name, change in (("hi", new.high_intent - base.high_intent), ("cu", new.custom - base.custom)):
             if change:
                 visitor[name] += change
-        self.visitor_hours.setdefault(new.visitor, set()).add(new.hour)
+        if old is None:  # the visitor's first activity in this hour for this session: remember the bucket
+            self.visitor_hours.setdefault(new.visitor, set()).add(new.hour)
 
     def compact(self) -> Deltas:
         """Drops items that would not change (zero deltas)."""

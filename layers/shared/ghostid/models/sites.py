@@ -39,6 +39,10 @@ class Site(BaseModel):
     domain: Annotated[str, StringConstraints(min_length=1, max_length=253)]
     name: str = ""
     lead_rules: LeadRules = Field(default_factory=LeadRules)
+    # The collector (POST /api/track) takes events only for active sites, and from browser origins on
+    # `domain` or `extra_domains` (each a host, optionally with :port; subdomains included).
+    active: bool = True
+    extra_domains: tuple[Annotated[str, StringConstraints(min_length=1, max_length=253)], ...] = ()
 
 
 class LoginSession(BaseModel):

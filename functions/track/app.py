@@ -1,0 +1,67 @@
+"""POST /api/track (and its CORS preflight) — the public collector that ghost.js sends events to."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from ghostid import timeutil
+from ghostid.http import create_resolver, json_response
+from ghostid.logic import collector
+from ghostid.observability import logger, metrics, tracer
+
+app = create_resolver()
+collector.warm_up()  # ua-parser's rules are built during init, not on the first event
+
+
+def _header(name: str) -> str | None:
+    return app.current_event.headers.get(name)  # case-insensitive
+
+
+def _query(name: str) -> str | None:
+    return (app.current_event.query_string_parameters or {}).get(name)
+
+
+@app.post("/api/track")
+@tracer.capture_method
+def track() -> Response[str]:
+    event = app.current_event
+    raw = event.body or ""
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
+    request = collector.TrackRequest(
+        body=body,
+        content_type=_header("content-type"),
+        origin=_header("origin"),
+        user_agent=_header("user-agent") or "",
+        viewer_country=_header("cloudfront-viewer-country"),
+        viewer_city=_header("cloudfront-viewer-city"),
+        site_hint=_query("siteId"),
+    )
+    outcome = collector.track(request, timeutil.now_ms())
+    result = outcome.response
+    if result.dropped:
+        logger.info("bot dropped", extra={"reason": outcome.bot_reason, "events": result.received})
+        metrics.add_metric(name="BotEventsDropped", unit=MetricUnit.Count, value=result.received)
+    else:
+        metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=result.stored)
+        metrics.add_metric(name="EventsDuplicate", unit=MetricUnit.Count, value=result.duplicates)
+    return json_response(202, result, headers=outcome.headers)
+
+
+@app.route("/api/track", method="OPTIONS")
+@tracer.capture_method
+def track_preflight() -> Response[str]:
+    headers = collector.preflight(_header("origin"), _query("siteId"))
+    metrics.add_metric(name="TrackPreflights", unit=MetricUnit.Count, value=1)
+    return Response(status_code=204, headers={**headers, "Cache-Control": "no-store"}, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
