@@ -68,11 +68,11 @@ def test_crash_midway_through_transactions_then_retry(monkeypatch: pytest.Monkey
     real = rollups_dal.apply_cell_changes
     calls = {"n": 0}
 
-    def flaky(site_id: int, changes: Any) -> None:
+    def flaky(site_id: int, changes: Any, hour_horizon: int) -> None:
         calls["n"] += 1
         if calls["n"] % 3 == 0:
             raise ConnectionError("lost the connection after some transactions")
-        real(site_id, changes)
+        real(site_id, changes, hour_horizon)
 
     monkeypatch.setattr(rollups_dal, "apply_cell_changes", flaky)
     for batch in batches(records(items), 60):
@@ -88,16 +88,16 @@ def test_crash_midway_through_transactions_then_retry(monkeypatch: pytest.Monkey
 
 def test_crash_midway_through_sketch_writes_then_retry(monkeypatch: pytest.MonkeyPatch) -> None:
     items, events = load(seed=5)
-    real = rollups_dal.put_sketch
+    real = rollups_dal._put_versioned
     calls = {"n": 0}
 
-    def flaky(key: Any, blob: bytes, version: int) -> bool:
+    def flaky(item: dict[str, Any], version: int) -> bool:
         calls["n"] += 1
         if calls["n"] % 7 == 0:
             raise ConnectionError("crashed between sketch writes")
-        return real(key, blob, version)
+        return real(item, version)
 
-    monkeypatch.setattr(rollups_dal, "put_sketch", flaky)
+    monkeypatch.setattr(rollups_dal, "_put_versioned", flaky)
     for batch in batches(records(items), 80):
         for _ in range(50):
             try:
@@ -134,4 +134,20 @@ def test_events_arriving_in_reverse_order_give_the_same_answer() -> None:
     items, events = load(seed=8)
     for record in reversed(records(items)):
         lambdas.deliver([record])
+    assert_matches_reference(events)
+
+
+def test_sketch_packs_that_outgrow_their_item_split_without_losing_anyone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ghostid.logic import consumer
+
+    monkeypatch.setattr(consumer, "PACK_LIMIT", 120)  # a few visitors already overflow a pack
+    items, events = load(seed=9)
+    for batch in batches(records(items), 40):
+        lambdas.deliver(batch)
+    buckets = [i for i in stored_items("RollupsTable") if i["pk"]["S"].endswith(("#H", "#D"))]
+    kinds = {item["sk"]["S"].split("#", 1)[1] for item in buckets}
+    assert "s" in kinds  # packs exist (split ones stay as markers)
+    assert "u#v" in kinds  # and so do per-sketch items of split buckets
     assert_matches_reference(events)

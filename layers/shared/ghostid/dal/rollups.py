@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,7 +21,7 @@ from ghostid.logic.fold import (
 )
 from ghostid.models.rollups import CellChange, StoredCell, VisitorState
 from ghostid.settings import rollups_table
-from ghostid.timeutil import Window, day_of_hour
+from ghostid.timeutil import Window
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_BATCH_GET = 100
@@ -144,11 +145,10 @@ def _delta_actions(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
             )
         )
     for visitor, counter in deltas.visitors.items():
-        hours = deltas.visitor_hours.get(visitor, set())
         visitor_adds: dict[str, Any] = {name: n(value) for name, value in counter.items() if value}
-        if hours:
-            visitor_adds["hrs"] = {"NS": [str(h) for h in sorted(hours)]}
-            visitor_adds["dys"] = {"NS": sorted({str(day_of_hour(h)) for h in hours})}
+        for name, numbers in (("hrs", deltas.visitor_hours), ("dys", deltas.visitor_days)):
+            if numbers.get(visitor):
+                visitor_adds[name] = {"NS": [str(x) for x in sorted(numbers[visitor])]}
         if visitor_adds:
             actions.append(_add_action(visitor_partition(site_id, visitor), "v", visitor_adds))
     return actions
@@ -181,9 +181,9 @@ def pack_transactions(site_id: int, changes: Sequence[CellChange]) -> list[list[
     return groups
 
 
-def apply_cell_changes(site_id: int, changes: Sequence[CellChange]) -> None:
+def apply_cell_changes(site_id: int, changes: Sequence[CellChange], hour_horizon: int = 0) -> None:
     """Atomically replaces the cells and moves the rollups by their deltas (raises CellConflict)."""
-    deltas = Deltas()
+    deltas = Deltas(hour_horizon=hour_horizon)
     for change in changes:
         deltas.add_cell_change(change.old.cell if change.old else None, change.new)
     actions = [_cell_action(site_id, change) for change in changes] + _delta_actions(
@@ -276,6 +276,43 @@ def record_reach_back(
 # --- sketches ------------------------------------------------------------------------------------
 
 
+@dataclass
+class SketchPack:
+    """All HLL sketches of one bucket in one item (`<bucket>#s`), until it grows past PACK_LIMIT; then it is
+    `split` and each sketch lives in its own item (`<bucket>#u#v`, `<bucket>#g#Canada`, ...)."""
+
+    sketches: dict[str, bytes] = field(default_factory=dict)
+    version: int = 0
+    split: bool = False
+
+
+def get_sketch_packs(buckets: Iterable[SketchKey]) -> dict[SketchKey, SketchPack]:
+    """(pk, bucket key) → the bucket's pack (empty when it does not exist yet)."""
+    wanted = list(buckets)
+    found = {bucket: SketchPack() for bucket in wanted}
+    for item in _batch_get([key(pk, f"{bucket}#s") for pk, bucket in wanted]):
+        bucket = item["sk"]["S"].rsplit("#", 1)[0]
+        found[(item["pk"]["S"], bucket)] = SketchPack(
+            {name: bytes(value["B"]) for name, value in item.get("m", {}).get("M", {}).items()},
+            int(item["n"]["N"]),
+            item.get("split", {}).get("BOOL", False),
+        )
+    return found
+
+
+def put_sketch_pack(bucket: SketchKey, pack: SketchPack) -> bool:
+    """Optimistic write of a whole pack (False: someone else wrote it first)."""
+    pk, bucket_key = bucket
+    item: dict[str, Any] = {
+        **key(pk, f"{bucket_key}#s"),
+        "m": {"M": {name: {"B": blob} for name, blob in pack.sketches.items()}},
+        "n": n(pack.version + 1),
+    }
+    if pack.split:
+        item["split"] = {"BOOL": True}
+    return _put_versioned(item, pack.version)
+
+
 def get_sketches(keys: Iterable[SketchKey]) -> dict[SketchKey, tuple[bytes, int]]:
     found: dict[SketchKey, tuple[bytes, int]] = {}
     for item in _batch_get([key(pk, sk) for pk, sk in keys]):
@@ -285,10 +322,11 @@ def get_sketches(keys: Iterable[SketchKey]) -> dict[SketchKey, tuple[bytes, int]
 
 def put_sketch(sketch_key: SketchKey, blob: bytes, version: int) -> bool:
     """Optimistic write: False when another writer got there first (re-read, merge, try again)."""
-    request: dict[str, Any] = {
-        "TableName": rollups_table(),
-        "Item": {**key(*sketch_key), "s": {"B": blob}, "n": n(version + 1)},
-    }
+    return _put_versioned({**key(*sketch_key), "s": {"B": blob}, "n": n(version + 1)}, version)
+
+
+def _put_versioned(item: dict[str, Any], version: int) -> bool:
+    request: dict[str, Any] = {"TableName": rollups_table(), "Item": item}
     if version:
         request |= {"ConditionExpression": "n = :n", "ExpressionAttributeValues": {":n": n(version)}}
     else:

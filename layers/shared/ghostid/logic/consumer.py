@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from ghostid.dal import events as events_dal
 from ghostid.dal import rollups as rollups_dal
+from ghostid.dal.rollups import SketchKey, SketchPack
 from ghostid.logic import sketches
 from ghostid.logic.fold import (
     UNKNOWN_COUNTRY,
@@ -26,16 +27,17 @@ from ghostid.logic.fold import (
     bucket_partition,
     never_decrease,
     session_cells,
-    sketch_sort_key,
 )
 from ghostid.models.rollups import CellChange, VisitorState
 from ghostid.models.sites import LeadRules
 from ghostid.settings import HOURLY_REACH_BACK_HOURS, fold_concurrency
-from ghostid.timeutil import HOUR_MS, Granularity, day_of_hour
+from ghostid.timeutil import HOUR_MS, Granularity, bucket_key, day_of_hour
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_ROUNDS = 10
+# A bucket's sketches share one item while they are small (one write instead of one per country).
+PACK_LIMIT = 16 * 1024
 # DynamoDB calls of one batch are independent of each other: overlap their latency (I/O-bound).
 _pool = ThreadPoolExecutor(max_workers=fold_concurrency(), thread_name_prefix="fold")
 
@@ -88,6 +90,7 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
     pending = set(session_ids)
     report.sessions = len(pending)
     all_cells: dict[str, list[Cell]] = {}
+    hour_horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
     for _ in range(MAX_ROUNDS):
         changes: list[CellChange] = []
         ordered = sorted(pending)
@@ -98,7 +101,8 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
             changes.extend(session_changes)
         groups = rollups_dal.pack_transactions(site_id, changes)
         conflicted: set[str] = set()
-        for group, applied in zip(groups, _each(lambda g: _try_apply(site_id, g), groups), strict=True):
+        applied_groups = _each(lambda g: _try_apply(site_id, g, hour_horizon), groups)
+        for group, applied in zip(groups, applied_groups, strict=True):
             if applied:
                 report.transactions += 1
                 report.cells_changed += len(group)
@@ -115,19 +119,19 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
     return report
 
 
-def _try_apply(site_id: int, group: list[CellChange]) -> bool:
+def _try_apply(site_id: int, group: list[CellChange], hour_horizon: int) -> bool:
     try:
-        rollups_dal.apply_cell_changes(site_id, group)
+        rollups_dal.apply_cell_changes(site_id, group, hour_horizon)
     except rollups_dal.CellConflict:
         return False
     return True
 
 
 def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: int) -> int:
-    adds: dict[tuple[str, str], set[str]] = defaultdict(set)
+    adds: dict[SketchKey, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
-    def add(granularity: Granularity, index: int, kind: str, visitor: str) -> None:
-        adds[(bucket_partition(site_id, granularity), sketch_sort_key(granularity, index, kind))].add(visitor)
+    def add(granularity: Granularity, index: int, name: str, visitor: str) -> None:
+        adds[(bucket_partition(site_id, granularity), bucket_key(granularity, index))][name].add(visitor)
 
     identities: dict[str, tuple[str, str]] = {}
     for cell in cells:
@@ -149,7 +153,8 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
             kind = "u#i" if name.startswith("i") else "u#h"
             for index in numbers:
                 add("H" if name.endswith("h") else "D", index, kind, visitor)
-    writes = merge_into_sketches(adds)
+    incoming = {bucket: {name: sketches.of(v) for name, v in names.items()} for bucket, names in adds.items()}
+    writes = merge_into_sketches(incoming)
 
     def note_reach_back(entry: tuple[str, VisitorState]) -> None:
         visitor, state = entry
@@ -173,25 +178,57 @@ def _reach_back(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str
     return result
 
 
-def merge_into_sketches(adds: dict[tuple[str, str], set[str]]) -> int:
-    """Read-merge-write with optimistic versions until every sketch holds its visitors."""
-    pending = dict(adds)
+def merge_into_sketches(incoming: dict[SketchKey, dict[str, bytes]]) -> int:
+    """Unions `incoming` sketches into each bucket's pack (or its split items), with optimistic retries."""
+    pending = incoming
     writes = 0
     for _ in range(MAX_ROUNDS):
-        current = rollups_dal.get_sketches(pending)
-        updates = []
-        for sketch_key, visitors in pending.items():
-            blob, version = current.get(sketch_key, (None, 0))
-            updated = sketches.add_all(blob, visitors)
-            if updated is not None:
-                updates.append((sketch_key, updated, version))
-        results = _each(lambda update: rollups_dal.put_sketch(*update), updates)
-        writes += sum(results)
-        lost = {key: pending[key] for (key, _, _), ok in zip(updates, results, strict=True) if not ok}
-        if not lost:
+        packs = rollups_dal.get_sketch_packs(pending)
+        work = [(bucket, packs[bucket], names) for bucket, names in pending.items()]
+        results = _each(lambda job: _merge_bucket(*job), work)
+        writes += sum(w for w, _ in results)
+        pending = {job[0]: job[2] for job, (_, ok) in zip(work, results, strict=True) if not ok}
+        if not pending:
             return writes
-        pending = lost
     raise RuntimeError("sketch writes kept conflicting; the batch will be retried")
+
+
+def _merge_bucket(bucket: SketchKey, pack: SketchPack, incoming: dict[str, bytes]) -> tuple[int, bool]:
+    """(writes made, done). Not done means a concurrent writer won: the caller re-reads and retries."""
+    if pack.split:
+        return _merge_split(bucket, incoming)
+    merged = dict(pack.sketches)
+    changed = False
+    for name, blob in incoming.items():
+        updated = sketches.union(merged.get(name), blob)
+        if updated is not None:
+            merged[name], changed = updated, True
+    if not changed:
+        return 0, True
+    if sum(len(name) + len(blob) for name, blob in merged.items()) <= PACK_LIMIT:
+        return 1, rollups_dal.put_sketch_pack(bucket, SketchPack(merged, pack.version))
+    # Too big to keep together: every sketch moves to its own item, then the pack is marked split.
+    writes, done = _merge_split(bucket, merged)
+    if not done:
+        return writes, False
+    return writes + 1, rollups_dal.put_sketch_pack(bucket, SketchPack({}, pack.version, split=True))
+
+
+def _merge_split(bucket: SketchKey, incoming: dict[str, bytes]) -> tuple[int, bool]:
+    pk, bucket_key_ = bucket
+    keys = {(pk, f"{bucket_key_}#{name}"): blob for name, blob in incoming.items()}
+    current = rollups_dal.get_sketches(keys)
+    writes, done = 0, True
+    for sketch_key, blob in keys.items():
+        stored, version = current.get(sketch_key, (None, 0))
+        updated = sketches.union(stored, blob)
+        if updated is None:
+            continue
+        if rollups_dal.put_sketch(sketch_key, updated, version):
+            writes += 1
+        else:
+            done = False
+    return writes, done
 
 
 _RULES_TTL_MS = 60_000

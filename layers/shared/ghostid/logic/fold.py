@@ -176,6 +176,9 @@ class Deltas:
     pages: dict[tuple[Granularity, int, int], Counter[str]] = field(default_factory=dict)
     visitors: dict[str, Counter[str]] = field(default_factory=dict)
     visitor_hours: dict[str, set[int]] = field(default_factory=dict)
+    visitor_days: dict[str, set[int]] = field(default_factory=dict)
+    # Hours before this one are not remembered on the visitor (only `24h` reads hourly buckets).
+    hour_horizon: int = 0
 
     def add_cell_change(self, old: Cell | None, new: Cell) -> None:
         buckets: tuple[tuple[Granularity, int], ...] = (("H", new.hour), ("D", day_of_hour(new.hour)))
@@ -201,8 +204,10 @@ class Deltas:
         for name, change in (("hi", new.high_intent - base.high_intent), ("cu", new.custom - base.custom)):
             if change:
                 visitor[name] += change
-        if old is None:  # the visitor's first activity in this hour for this session: remember the bucket
-            self.visitor_hours.setdefault(new.visitor, set()).add(new.hour)
+        if old is None:  # the visitor's first activity in this hour for this session: remember the buckets
+            self.visitor_days.setdefault(new.visitor, set()).add(day_of_hour(new.hour))
+            if new.hour >= self.hour_horizon:
+                self.visitor_hours.setdefault(new.visitor, set()).add(new.hour)
 
     def compact(self) -> Deltas:
         """Drops items that would not change (zero deltas)."""
@@ -211,6 +216,8 @@ class Deltas:
             {k: c for k, c in self.pages.items() if any(c.values())},
             self.visitors,
             self.visitor_hours,
+            self.visitor_days,
+            self.hour_horizon,
         )
 
 

@@ -34,10 +34,11 @@ def build_stats(window: Window, items: Iterable[dict[str, Any]]) -> StatsRespons
             for page, value in item.items():
                 if page not in ("pk", "sk"):
                     pages[page] += int(value["N"])
-        elif kind.startswith("u#"):
-            visitor_sketches[kind[2:]].append(bytes(item["s"]["B"]))
-        elif kind.startswith("g#"):
-            country_sketches[kind[2:]].append(bytes(item["s"]["B"]))
+        elif kind == "s":  # a bucket's packed sketches
+            for name, value in item.get("m", {}).get("M", {}).items():
+                _file_sketch(name, bytes(value["B"]), visitor_sketches, country_sketches)
+        elif kind.startswith(("u#", "g#")):
+            _file_sketch(kind, bytes(item["s"]["B"]), visitor_sketches, country_sketches)
     countries = [(name, sketches.union_estimate(blobs)) for name, blobs in country_sketches.items()]
     return StatsResponse(
         overview=Overview(
@@ -52,6 +53,13 @@ def build_stats(window: Window, items: Iterable[dict[str, Any]]) -> StatsRespons
         countries=[CountryVisitors(country=c, visitors=v) for c, v in _top(x for x in countries if x[1] > 0)],
         time_range=window.name,
     )
+
+
+def _file_sketch(
+    name: str, blob: bytes, visitors: dict[str, list[bytes]], countries: dict[str, list[bytes]]
+) -> None:
+    """`u#v` / `u#i` / `u#h` (visitors, identified, hot leads) or `g#<country>`."""
+    (visitors if name.startswith("u#") else countries)[name[2:]].append(blob)
 
 
 def _top(entries: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
