@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ghostid_local import target
+
+if TYPE_CHECKING:
+    from ghostid.models.sites import Site
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--extra-domain", action="append", default=[], help="another domain the tracker may send from"
     )
-    create.add_argument("--inactive", action="store_true", help="registered, but the collector refuses events")
+    create.add_argument(
+        "--inactive", action="store_true", help="registered, but the collector refuses events"
+    )
 
     member = commands.add_parser("member", help="grant or revoke access").add_subparsers(
         dest="action", required=True
@@ -40,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     login = session.add_parser("create", help="create a login session; prints only the cookie token")
     login.add_argument("--user", required=True)
     login.add_argument("--hours", type=float, default=24 * 7)
+
+    rollups = commands.add_parser("rollups", help="rollup maintenance").add_subparsers(
+        dest="action", required=True
+    )
+    rebuild = rollups.add_parser("rebuild", help="recompute a site's rollups from its raw events")
+    rebuild.add_argument("--site", type=int, required=True)
 
     importer = commands.add_parser("import", help="import NDJSON events")
     importer.add_argument("--site", type=int, required=True)
@@ -91,19 +102,27 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         if args.hours <= 0:
             raise UserError("--hours must be positive")
         print(auth.create_login_session(args.user, args.hours), file=out)
+    elif args.command == "rollups":
+        from ghostid import timeutil
+        from ghostid.logic.rebuild import rebuild_site
+
+        site = _require_site(args.site)
+        print(rebuild_site(args.site, site.lead_rules, timeutil.now_ms()), file=out)
     elif args.command == "import":
         _require_site(args.site)
         print(_import(args.site, args.file), file=out)
     return 0
 
 
-def _require_site(site_id: int) -> None:
+def _require_site(site_id: int) -> Site:
     from ghostid.dal import sites as sites_dal
 
-    if sites_dal.get_site(site_id) is None:
+    site = sites_dal.get_site(site_id)
+    if site is None:
         raise UserError(
             f"site {site_id} does not exist; create it with: ghostid site create --site-id {site_id} ..."
         )
+    return site
 
 
 def _import(site_id: int, path: str) -> str:

@@ -80,3 +80,26 @@ def query_session_items(site_id: int, session_id: str, consistent: bool = False)
         if "LastEvaluatedKey" not in page:
             return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def scan_site_items(site_id: int, segments: int = 4) -> list[dict[str, Any]]:
+    """Every stored event of a site (a parallel Scan: only for rebuilds and exports, never for the API)."""
+
+    def segment(number: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": events_table(),
+            "FilterExpression": "begins_with(pk, :site)",
+            "ExpressionAttributeValues": {":site": {"S": f"{site_id}#"}},
+            "Segment": number,
+            "TotalSegments": segments,
+        }
+        while True:
+            page = dynamodb().scan(**request)
+            found += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    with ThreadPoolExecutor(max_workers=segments) as pool:
+        return [item for found in pool.map(segment, range(segments)) for item in found]

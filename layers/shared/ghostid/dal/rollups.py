@@ -355,3 +355,87 @@ def _batch_get(keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             if pending:
                 attempt += 1
                 time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())
+
+
+# --- bulk writes (rebuild) -----------------------------------------------------------------------
+
+
+def new_item_of(action: dict[str, Any]) -> dict[str, Any]:
+    """The item an `ADD`-only update or a put of this module would create on an empty table."""
+    if "Put" in action:
+        item: dict[str, Any] = action["Put"]["Item"]
+        return item
+    update = action["Update"]
+    created = dict(update["Key"])
+    for placeholder, name in update["ExpressionAttributeNames"].items():
+        created[name] = update["ExpressionAttributeValues"][":" + placeholder[1:]]
+    return created
+
+
+def cell_item(site_id: int, session_id: str, cell: Cell) -> dict[str, Any]:
+    return new_item_of(_cell_action(site_id, CellChange(session_id, None, cell)))
+
+
+def delta_items(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
+    return [new_item_of(action) for action in _delta_actions(site_id, deltas.compact())]
+
+
+def sketch_items(bucket: SketchKey, sketches: dict[str, bytes], limit: int) -> list[dict[str, Any]]:
+    """A bucket's sketches as one pack, or (past `limit` bytes) a split marker plus one item per sketch."""
+    pk, bucket_key = bucket
+    if sum(len(name) + len(blob) for name, blob in sketches.items()) <= limit:
+        pack = {name: {"B": blob} for name, blob in sketches.items()}
+        return [{**key(pk, f"{bucket_key}#s"), "m": {"M": pack}, "n": n(1)}]
+    marker = {**key(pk, f"{bucket_key}#s"), "m": {"M": {}}, "n": n(1), "split": {"BOOL": True}}
+    return [marker] + [
+        {**key(pk, f"{bucket_key}#{name}"), "s": {"B": blob}, "n": n(1)} for name, blob in sketches.items()
+    ]
+
+
+def write_items(items: Sequence[dict[str, Any]], workers: int = 8) -> None:
+    """BatchWriteItem in parallel chunks of 25, retrying unprocessed items."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(chunk: Sequence[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {rollups_table(): [{"PutRequest": {"Item": item}} for item in chunk]}
+        attempt = 0
+        while pending:
+            pending = dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if pending:
+                attempt += 1
+                time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(write, [items[i : i + 25] for i in range(0, len(items), 25)]))
+
+
+def delete_partitions(partitions: Iterable[str], workers: int = 8) -> int:
+    """Deletes every item of the given rollup partitions; returns how many were deleted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def keys_of(pk: str) -> list[dict[str, Any]]:
+        found, request = (
+            [],
+            {
+                "TableName": rollups_table(),
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "ProjectionExpression": "pk, sk",
+            },
+        )
+        while True:
+            page = dynamodb().query(**request)  # type: ignore[arg-type]
+            found += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete(chunk: Sequence[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {rollups_table(): [{"DeleteRequest": {"Key": k}} for k in chunk]}
+        while pending:
+            pending = dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        keys = [k for found in pool.map(keys_of, partitions) for k in found]
+        list(pool.map(delete, [keys[i : i + 25] for i in range(0, len(keys), 25)]))
+    return len(keys)

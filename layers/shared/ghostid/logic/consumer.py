@@ -148,7 +148,7 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
     states = rollups_dal.get_visitors(site_id, {cell.visitor for cell in cells})
     reach_back: dict[str, dict[str, set[int]]] = {}
     for visitor, state in states.items():
-        reach_back[visitor] = _reach_back(state, rules, horizon)
+        reach_back[visitor] = reach_back_targets(state, rules, horizon)
         for name, numbers in reach_back[visitor].items():
             kind = "u#i" if name.startswith("i") else "u#h"
             for index in numbers:
@@ -165,7 +165,7 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
     return writes
 
 
-def _reach_back(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str, set[int]]:
+def reach_back_targets(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str, set[int]]:
     """Buckets whose identified / hot sketch must still receive this visitor (`ih`, `id`, `hh`, `hd`)."""
     hours = {h for h in state.hours if h >= horizon}
     result: dict[str, set[int]] = {}
