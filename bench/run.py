@@ -329,7 +329,7 @@ def _scale_day() -> dict[str, float]:
     hour0 = 20_000 * 24
     pages = [f"/docs/{n // 100}/article-{n}" for n in range(100_000)]
     countries = [f"Country {c}" for c in range(200)]
-    deltas = Deltas()
+    deltas = Deltas(page_shards={"H": 16, "D": 64})  # PAGE_SHARDS="16,64" for a site this size
     exact_pages: dict[str, int] = {}
     exact_countries: dict[str, set[str]] = {}
     day_members: dict[str, set[str]] = {"u#v": set()}

@@ -17,6 +17,7 @@ from ghostid.models.sites import LeadRules
 H = 3_600_000
 RULES = LeadRules()
 LIMIT = 400 * 1024
+LARGE_SITE_SHARDS = {"H": 16, "D": 64}  # PAGE_SHARDS="16,64", for sites past ~10,000 pages a day
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +125,7 @@ def test_largest_items_stay_far_below_400_kb_for_a_huge_site() -> None:
     """A day of a site with 100,000 distinct pages and 1,000,000 visitors, on the fold itself."""
     rng = random.Random(7)
     pages = [f"/docs/{rng.getrandbits(64):016x}/{n}/section-{rng.randint(0, 999)}" for n in range(100_000)]
-    day = Deltas()
+    day = Deltas(page_shards=LARGE_SITE_SHARDS)
     for n, page in enumerate(pages):  # every page viewed, by sessions spread over the 24 hours
         cell = session_cells([fact((n % 24) * H, f"e{n}", page=page, vid=f"gv_{n}")], RULES)
         for new in cell.values():
@@ -170,3 +171,13 @@ def test_stored_cell_versions_guard_the_replace() -> None:
     assert first["ConditionExpression"] == "attribute_not_exists(pk)"
     assert again["ExpressionAttributeValues"] == {":v": {"N": "3"}}
     assert again["Item"]["v"] == {"N": "4"}
+
+
+def test_default_page_shards_hold_ten_thousand_pages_a_day() -> None:
+    day = Deltas()
+    for n in range(10_000):
+        page = f"/blog/{n:05d}-a-fairly-long-article-slug-about-analytics"
+        for cell in session_cells([fact((n % 24) * H, f"e{n}", page=page, vid=f"gv_{n}")], RULES).values():
+            cell.pageviews = cell.events = cell.pages[next(iter(cell.pages))] = 1_000_000
+            day.add_cell_change(None, cell)
+    assert max(item_size(item_after(action)) for action in _delta_actions(4, day)) < 150 * 1024

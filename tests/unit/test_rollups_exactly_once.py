@@ -68,11 +68,11 @@ def test_crash_midway_through_transactions_then_retry(monkeypatch: pytest.Monkey
     real = rollups_dal.apply_cell_changes
     calls = {"n": 0}
 
-    def flaky(site_id: int, changes: Any, hour_horizon: int) -> None:
+    def flaky(site_id: int, changes: Any) -> None:
         calls["n"] += 1
         if calls["n"] % 3 == 0:
             raise ConnectionError("lost the connection after some transactions")
-        real(site_id, changes, hour_horizon)
+        real(site_id, changes)
 
     monkeypatch.setattr(rollups_dal, "apply_cell_changes", flaky)
     for batch in batches(records(items), 60):

@@ -7,8 +7,11 @@ from functools import cache
 
 # Distinct counts: HLL lg_k=14 is exact (in coupon mode) far past 200 and ~0.6% RMS above (README).
 HLL_LG_K = 14
-# Page counters are sharded by a stable hash so no item grows past ~70 KB even with 100,000 pages a day.
-PAGE_SHARDS = {"H": 16, "D": 64}
+# Page counters are spread over shards by a stable hash of the page. Readers sum every shard, so the
+# count can change at any time (env PAGE_SHARDS="hourly,daily"). The default keeps a day's shard under
+# ~100 KB up to ~10,000 distinct pages a day; "16,64" takes 100,000 pages a day (see README).
+_HOURLY_SHARDS, _DAILY_SHARDS = (int(x) for x in os.environ.get("PAGE_SHARDS", "2,4").split(","))
+PAGE_SHARDS = {"H": _HOURLY_SHARDS, "D": _DAILY_SHARDS}
 # Visitor reach-back (identity / hot lead) into hourly buckets is kept for this long; only `24h` reads them.
 HOURLY_REACH_BACK_HOURS = 8 * 24
 TOP_LIMIT = 10

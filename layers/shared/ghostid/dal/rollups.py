@@ -144,13 +144,6 @@ def _delta_actions(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
                 bucket_partition(site_id, granularity), pages_sort_key(granularity, index, shard), adds
             )
         )
-    for visitor, counter in deltas.visitors.items():
-        visitor_adds: dict[str, Any] = {name: n(value) for name, value in counter.items() if value}
-        for name, numbers in (("hrs", deltas.visitor_hours), ("dys", deltas.visitor_days)):
-            if numbers.get(visitor):
-                visitor_adds[name] = {"NS": [str(x) for x in sorted(numbers[visitor])]}
-        if visitor_adds:
-            actions.append(_add_action(visitor_partition(site_id, visitor), "v", visitor_adds))
     return actions
 
 
@@ -181,9 +174,9 @@ def pack_transactions(site_id: int, changes: Sequence[CellChange]) -> list[list[
     return groups
 
 
-def apply_cell_changes(site_id: int, changes: Sequence[CellChange], hour_horizon: int = 0) -> None:
+def apply_cell_changes(site_id: int, changes: Sequence[CellChange]) -> None:
     """Atomically replaces the cells and moves the rollups by their deltas (raises CellConflict)."""
-    deltas = Deltas(hour_horizon=hour_horizon)
+    deltas = Deltas()
     for change in changes:
         deltas.add_cell_change(change.old.cell if change.old else None, change.new)
     actions = [_cell_action(site_id, change) for change in changes] + _delta_actions(
@@ -206,43 +199,82 @@ def apply_cell_changes(site_id: int, changes: Sequence[CellChange], hour_horizon
 # --- visitors ------------------------------------------------------------------------------------
 
 
-def raise_identity(site_id: int, visitor: str, identity_key: str, user_id: str) -> None:
-    """A max-register: keeps the user id of the latest identified event, whatever the arrival order."""
-    try:
-        dynamodb().update_item(
-            TableName=rollups_table(),
-            Key=key(visitor_partition(site_id, visitor), "v"),
-            UpdateExpression="SET ik = :k, uid = :u",
-            ConditionExpression="attribute_not_exists(ik) OR ik < :k",
-            ExpressionAttributeValues={":k": {"S": identity_key}, ":u": {"S": user_id}},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-
-
 def _numbers(item: dict[str, Any], name: str) -> set[int]:
     return {int(v) for v in item.get(name, {}).get("NS", [])}
 
 
+SESSION_SCORE = "s:"  # one attribute per session with lead-score parts: `s:<session_id>` = "hi,cu"
+
+
+def visitor_state_of(item: dict[str, Any]) -> VisitorState:
+    sessions = {}
+    for name, value in item.items():
+        if name.startswith(SESSION_SCORE):
+            high_intent, custom = value["S"].split(",")
+            sessions[name[len(SESSION_SCORE) :]] = (int(high_intent), int(custom))
+    return VisitorState(
+        sessions=sessions,
+        hours=_numbers(item, "hrs"),
+        days=_numbers(item, "dys"),
+        identity_key=item.get("ik", {}).get("S"),
+        user_id=item.get("uid", {}).get("S"),
+        identified_hours=_numbers(item, "ih"),
+        identified_days=_numbers(item, "id"),
+        hot_hours=_numbers(item, "hh"),
+        hot_days=_numbers(item, "hd"),
+    )
+
+
 def get_visitors(site_id: int, visitors: Iterable[str]) -> dict[str, VisitorState]:
     keys = [key(visitor_partition(site_id, v), "v") for v in visitors]
-    states: dict[str, VisitorState] = {}
-    for item in _batch_get(keys):
-        visitor = item["pk"]["S"].split("#V#", 1)[1]
-        states[visitor] = VisitorState(
-            high_intent=int(item.get("hi", {}).get("N", 0)),
-            custom=int(item.get("cu", {}).get("N", 0)),
-            hours=_numbers(item, "hrs"),
-            days=_numbers(item, "dys"),
-            identity_key=item.get("ik", {}).get("S"),
-            user_id=item.get("uid", {}).get("S"),
-            identified_hours=_numbers(item, "ih"),
-            identified_days=_numbers(item, "id"),
-            hot_hours=_numbers(item, "hh"),
-            hot_days=_numbers(item, "hd"),
-        )
-    return states
+    return {item["pk"]["S"].split("#V#", 1)[1]: visitor_state_of(item) for item in _batch_get(keys)}
+
+
+def score_attributes(sessions: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    return {f"{SESSION_SCORE}{sid}": {"S": f"{hi},{cu}"} for sid, (hi, cu) in sessions.items()}
+
+
+def update_visitor(
+    site_id: int,
+    visitor: str,
+    sessions: dict[str, tuple[int, int]],
+    hours: set[int],
+    days: set[int],
+    identity: tuple[str, str] | None = None,
+) -> VisitorState:
+    """One write: sessions' score parts (SET), active buckets (ADD) and, when later than the stored one,
+    the identity (a max-register keyed by event time). Each part is idempotent; returns the state after."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, adds = [], []
+    for i, (name, value) in enumerate(score_attributes(sessions).items()):
+        names[f"#s{i}"], values[f":s{i}"] = name, value
+        sets.append(f"#s{i} = :s{i}")
+    for name, numbers in (("hrs", hours), ("dys", days)):
+        if numbers:
+            names[f"#{name}"], values[f":{name}"] = name, {"NS": [str(x) for x in sorted(numbers)]}
+            adds.append(f"#{name} :{name}")
+    request: dict[str, Any] = {
+        "TableName": rollups_table(),
+        "Key": key(visitor_partition(site_id, visitor), "v"),
+        "ReturnValues": "ALL_NEW",
+    }
+    if identity:
+        sets.append("ik = :ik, uid = :uid")
+        values |= {":ik": {"S": identity[0]}, ":uid": {"S": identity[1]}}
+        request["ConditionExpression"] = "attribute_not_exists(ik) OR ik < :ik"
+    parts = [f"SET {', '.join(sets)}" if sets else "", f"ADD {', '.join(adds)}" if adds else ""]
+    request["UpdateExpression"] = " ".join(part for part in parts if part)
+    if names:
+        request["ExpressionAttributeNames"] = names
+    request["ExpressionAttributeValues"] = values
+    try:
+        return visitor_state_of(dynamodb().update_item(**request)["Attributes"])
+    except ClientError as error:
+        if not identity or error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+    # A later identity was stored meanwhile: keep it, write the rest.
+    return update_visitor(site_id, visitor, sessions, hours, days, None)
 
 
 def record_reach_back(

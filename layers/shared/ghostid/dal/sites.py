@@ -24,7 +24,9 @@ def put_site(site: Site) -> None:
             "name": {"S": site.name},
             "lead_rules": {"S": site.lead_rules.model_dump_json()},
             "active": {"BOOL": site.active},
-            **({"extra_domains": {"L": [{"S": d} for d in site.extra_domains]}} if site.extra_domains else {}),
+            **(
+                {"extra_domains": {"L": [{"S": d} for d in site.extra_domains]}} if site.extra_domains else {}
+            ),
         },
     )
 

@@ -8,6 +8,7 @@ event's `offset_ms` (at most an hour) for events a browser queued.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -229,10 +230,8 @@ def _header_text(value: str | None, limit: int) -> str | None:
     if not value or not value.strip():
         return None
     text = unquote(value.strip())
-    try:
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
     return text[:limit] or None
 
 
@@ -262,7 +261,7 @@ def _stored(
 
 
 def track(request: TrackRequest, received_ms: int) -> TrackOutcome:
-    """Validates and stores the request's events; a resent event (same session and event_id) is stored once."""
+    """Validates and stores the request's events; a resend (same session and event_id) is stored once."""
     from ghostid.logic import useragent  # ua-parser is set up only where events are collected
 
     events = parse_body(request.body, request.content_type)

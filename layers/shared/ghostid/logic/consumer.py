@@ -90,7 +90,6 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
     pending = set(session_ids)
     report.sessions = len(pending)
     all_cells: dict[str, list[Cell]] = {}
-    hour_horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
     for _ in range(MAX_ROUNDS):
         changes: list[CellChange] = []
         ordered = sorted(pending)
@@ -101,7 +100,7 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
             changes.extend(session_changes)
         groups = rollups_dal.pack_transactions(site_id, changes)
         conflicted: set[str] = set()
-        applied_groups = _each(lambda g: _try_apply(site_id, g, hour_horizon), groups)
+        applied_groups = _each(lambda g: _try_apply(site_id, g), groups)
         for group, applied in zip(groups, applied_groups, strict=True):
             if applied:
                 report.transactions += 1
@@ -114,20 +113,22 @@ def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, no
         pending = conflicted
     else:
         raise RuntimeError("session cells kept conflicting; the batch will be retried")
-    cells = [cell for session_cells_ in all_cells.values() for cell in session_cells_]
-    report.sketch_writes = update_sketches(site_id, cells, rules, now_ms)
+    report.sketch_writes = update_sketches(site_id, all_cells, rules, now_ms)
     return report
 
 
-def _try_apply(site_id: int, group: list[CellChange], hour_horizon: int) -> bool:
+def _try_apply(site_id: int, group: list[CellChange]) -> bool:
     try:
-        rollups_dal.apply_cell_changes(site_id, group, hour_horizon)
+        rollups_dal.apply_cell_changes(site_id, group)
     except rollups_dal.CellConflict:
         return False
     return True
 
 
-def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: int) -> int:
+def update_sketches(
+    site_id: int, cells_by_session: dict[str, list[Cell]], rules: LeadRules, now_ms: int
+) -> int:
+    cells = [cell for session in cells_by_session.values() for cell in session]
     adds: dict[SketchKey, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     def add(granularity: Granularity, index: int, name: str, visitor: str) -> None:
@@ -142,10 +143,30 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
                 add(granularity, index, f"g#{country}", cell.visitor)
         if cell.identity and (cell.visitor not in identities or cell.identity > identities[cell.visitor]):
             identities[cell.visitor] = cell.identity
-    _each(lambda entry: rollups_dal.raise_identity(site_id, entry[0], *entry[1]), identities.items())
 
     horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
-    states = rollups_dal.get_visitors(site_id, {cell.visitor for cell in cells})
+    active = active_buckets(cells, horizon)
+    scores = session_scores(cells_by_session)
+    stored = rollups_dal.get_visitors(site_id, active)
+
+    def settle(visitor: str) -> VisitorState:
+        """Brings the visitor's score parts, buckets and identity up to date; the state after (ours and
+        others': the last writer of a visitor sees every session's part, so it does the reach-back)."""
+        state = stored.get(visitor, VisitorState())
+        hours, days = active[visitor]
+        changed = {
+            sid: parts for sid, parts in scores.get(visitor, {}).items() if state.sessions.get(sid) != parts
+        }
+        identity = identities.get(visitor)
+        if identity and state.identity_key is not None and identity[0] <= state.identity_key:
+            identity = None  # what is stored is already as late
+        if changed or identity or hours - state.hours or days - state.days:
+            return rollups_dal.update_visitor(
+                site_id, visitor, changed, hours - state.hours, days - state.days, identity
+            )
+        return state
+
+    states = dict(zip(active, _each(settle, active), strict=True))
     reach_back: dict[str, dict[str, set[int]]] = {}
     for visitor, state in states.items():
         reach_back[visitor] = reach_back_targets(state, rules, horizon)
@@ -163,6 +184,27 @@ def update_sketches(site_id: int, cells: list[Cell], rules: LeadRules, now_ms: i
 
     _each(note_reach_back, states.items())
     return writes
+
+
+def session_scores(cells_by_session: dict[str, list[Cell]]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per visitor, each session's lead-score parts (high-intent pageviews, custom events), when not zero."""
+    scores: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for session_id, cells in cells_by_session.items():
+        for cell in cells:
+            hi, cu = scores[cell.visitor].get(session_id, (0, 0))
+            scores[cell.visitor][session_id] = (hi + cell.high_intent, cu + cell.custom)
+    return {v: {s: p for s, p in by.items() if p != (0, 0)} for v, by in scores.items()}
+
+
+def active_buckets(cells: Iterable[Cell], horizon: int) -> dict[str, tuple[set[int], set[int]]]:
+    """Per visitor, the hours (inside the reach-back horizon) and days its cells cover."""
+    active: dict[str, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
+    for cell in cells:
+        hours, days = active[cell.visitor]
+        days.add(day_of_hour(cell.hour))
+        if cell.hour >= horizon:
+            hours.add(cell.hour)
+    return dict(active)
 
 
 def reach_back_targets(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str, set[int]]:

@@ -164,8 +164,8 @@ def never_decrease(old: Cell | None, new: Cell) -> Cell:
     )
 
 
-def page_shard(granularity: Granularity, page: str) -> int:
-    return zlib.crc32(page.encode()) % PAGE_SHARDS[granularity]
+def page_shard(granularity: Granularity, page: str, shards: dict[str, int] = PAGE_SHARDS) -> int:
+    return zlib.crc32(page.encode()) % shards[granularity]
 
 
 @dataclass
@@ -174,11 +174,7 @@ class Deltas:
 
     counters: dict[tuple[Granularity, int], Counter[str]] = field(default_factory=dict)
     pages: dict[tuple[Granularity, int, int], Counter[str]] = field(default_factory=dict)
-    visitors: dict[str, Counter[str]] = field(default_factory=dict)
-    visitor_hours: dict[str, set[int]] = field(default_factory=dict)
-    visitor_days: dict[str, set[int]] = field(default_factory=dict)
-    # Hours before this one are not remembered on the visitor (only `24h` reads hourly buckets).
-    hour_horizon: int = 0
+    page_shards: dict[str, int] = field(default_factory=lambda: dict(PAGE_SHARDS))
 
     def add_cell_change(self, old: Cell | None, new: Cell) -> None:
         buckets: tuple[tuple[Granularity, int], ...] = (("H", new.hour), ("D", day_of_hour(new.hour)))
@@ -198,26 +194,15 @@ class Deltas:
             page = new.page_names.get(hashed)
             if change and page is not None:
                 for granularity, index in buckets:
-                    shard = (granularity, index, page_shard(granularity, page))
+                    shard = (granularity, index, page_shard(granularity, page, self.page_shards))
                     self.pages.setdefault(shard, Counter())[page] += change
-        visitor = self.visitors.setdefault(new.visitor, Counter())
-        for name, change in (("hi", new.high_intent - base.high_intent), ("cu", new.custom - base.custom)):
-            if change:
-                visitor[name] += change
-        if old is None:  # the visitor's first activity in this hour for this session: remember the buckets
-            self.visitor_days.setdefault(new.visitor, set()).add(day_of_hour(new.hour))
-            if new.hour >= self.hour_horizon:
-                self.visitor_hours.setdefault(new.visitor, set()).add(new.hour)
 
     def compact(self) -> Deltas:
         """Drops items that would not change (zero deltas)."""
         return Deltas(
             {k: c for k, c in self.counters.items() if any(c.values())},
             {k: c for k, c in self.pages.items() if any(c.values())},
-            self.visitors,
-            self.visitor_hours,
-            self.visitor_days,
-            self.hour_horizon,
+            self.page_shards,
         )
 
 

@@ -13,9 +13,16 @@ from typing import Any
 
 from ghostid.dal import events as events_dal
 from ghostid.dal import rollups as rollups_dal
+from ghostid.dal.codec import key
 from ghostid.logic import sketches
-from ghostid.logic.consumer import PACK_LIMIT, facts_from_item, reach_back_targets
-from ghostid.logic.fold import Deltas, EventFacts, bucket_partition, session_cells
+from ghostid.logic.consumer import (
+    PACK_LIMIT,
+    active_buckets,
+    facts_from_item,
+    reach_back_targets,
+    session_scores,
+)
+from ghostid.logic.fold import Cell, Deltas, EventFacts, bucket_partition, session_cells
 from ghostid.models.rollups import VisitorState
 from ghostid.models.sites import LeadRules
 from ghostid.settings import HOURLY_REACH_BACK_HOURS
@@ -45,8 +52,9 @@ def rollup_items(
     for item in event_items:
         by_session[events_dal.split_partition(item["pk"]["S"])[1]].append(facts_from_item(item))
     horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
-    deltas = Deltas(hour_horizon=horizon)
+    deltas = Deltas()
     items: list[dict[str, Any]] = []
+    cells_by_session: dict[str, list[Cell]] = defaultdict(list)
     identities: dict[str, tuple[str, str]] = {}
     members: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
@@ -57,6 +65,7 @@ def rollup_items(
         for cell in session_cells(facts, rules).values():
             items.append(rollups_dal.cell_item(site_id, session_id, cell))
             deltas.add_cell_change(None, cell)
+            cells_by_session[session_id].append(cell)
             for granularity, index in (("H", cell.hour), ("D", day_of_hour(cell.hour))):
                 add(granularity, index, "u#v", cell.visitor)  # type: ignore[arg-type]
                 for country in cell.countries:
@@ -64,9 +73,16 @@ def rollup_items(
             if cell.identity and (cell.visitor not in identities or cell.identity > identities[cell.visitor]):
                 identities[cell.visitor] = cell.identity
 
-    for item in rollups_dal.delta_items(site_id, deltas):
-        if item["sk"]["S"] == "v":
-            _finish_visitor(item, identities, rules, horizon, add)
+    items += rollups_dal.delta_items(site_id, deltas)
+    all_cells = [cell for cells in cells_by_session.values() for cell in cells]
+    scores = session_scores(cells_by_session)
+    for visitor, (hours, days) in active_buckets(all_cells, horizon).items():
+        item = key(rollups_dal.visitor_partition(site_id, visitor), "v")
+        item |= rollups_dal.score_attributes(scores.get(visitor, {}))
+        for name, numbers in (("hrs", hours), ("dys", days)):
+            if numbers:
+                item[name] = {"NS": [str(x) for x in sorted(numbers)]}
+        _finish_visitor(item, identities, rules, horizon, add)
         items.append(item)
     for bucket, names in members.items():
         blobs = {name: sketches.of(visitors) for name, visitors in names.items()}
@@ -83,8 +99,7 @@ def _finish_visitor(
     if identity:
         item["ik"], item["uid"] = {"S": identity[0]}, {"S": identity[1]}
     state = VisitorState(
-        high_intent=int(item.get("hi", {}).get("N", 0)),
-        custom=int(item.get("cu", {}).get("N", 0)),
+        sessions=rollups_dal.visitor_state_of(item).sessions,
         hours={int(h) for h in item.get("hrs", {}).get("NS", [])},
         days={int(d) for d in item.get("dys", {}).get("NS", [])},
         user_id=identity[1] if identity else None,

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ghostid.timeutil import TimeRange
 
-SiteId = Annotated[int, Field(ge=1, le=2**53 - 1)]
+
+def _decimal_digits(value: Any) -> Any:
+    """Query parameters arrive as text: a site id is plain ASCII digits (no sign, space, `_`, `.` or `e`),
+    so `siteId=4_0` or `siteId=+4` is a 400, not site 40 or 4."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+SiteId = Annotated[int, Field(ge=1, le=2**53 - 1), BeforeValidator(_decimal_digits)]
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 

@@ -12,8 +12,9 @@ from ghostid.models.sites import LeadRules
 class VisitorState:
     """Lead-score parts, identity and where the visitor was active (for reaching back)."""
 
-    high_intent: int = 0
-    custom: int = 0
+    sessions: dict[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # session -> (high-intent views, custom)
     hours: set[int] = field(default_factory=set)
     days: set[int] = field(default_factory=set)
     identity_key: str | None = None
@@ -23,6 +24,14 @@ class VisitorState:
     identified_days: set[int] = field(default_factory=set)
     hot_hours: set[int] = field(default_factory=set)
     hot_days: set[int] = field(default_factory=set)
+
+    @property
+    def high_intent(self) -> int:
+        return sum(hi for hi, _ in self.sessions.values())
+
+    @property
+    def custom(self) -> int:
+        return sum(cu for _, cu in self.sessions.values())
 
     @property
     def identified(self) -> bool:

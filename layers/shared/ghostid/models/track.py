@@ -11,7 +11,15 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from ghostid.models.events import MAX_PROP_KEY, MAX_PROP_VALUE, MAX_PROPS, Id, PropValue
 
@@ -136,7 +144,8 @@ class TrackEvent(BaseModel):
             elif isinstance(value, bool) or value is None:
                 continue
             elif isinstance(value, int | float):
-                if not (math.isfinite(value) and abs(value) <= MAX_PROP_NUMBER):
+                # abs() first: math.isfinite() overflows on a 400-digit int.
+                if not (abs(value) <= MAX_PROP_NUMBER and math.isfinite(value)):
                     raise ValueError(f"property {key!r} must be a finite number within ±{MAX_PROP_NUMBER}")
             else:
                 raise ValueError(f"property {key!r} must be a string, number, boolean or null")
