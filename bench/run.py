@@ -131,6 +131,7 @@ def _ingest(meter: Any) -> dict[str, float]:
         used = meter.reset()
         out[f"ingest_wcu_per_event_batch_{batch_size}"] = round(used.wcu / len(items), 3)
         out[f"ingest_requests_per_event_batch_{batch_size}"] = round(used.total_requests / len(items), 3)
+        out[f"ingest_rcu_per_event_batch_{batch_size}"] = round(used.rcu / len(items), 3)
     out["ingest_wcu_per_event"] = out["ingest_wcu_per_event_batch_100"]
 
     # The small site goes through the consumer too; the large one is loaded in bulk (same functions,
