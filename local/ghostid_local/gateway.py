@@ -164,12 +164,20 @@ def build_event(
         event["pathParameters"] = dict(path_params)
     if body:
         ctype = merged.get("content-type", "")
-        if any(t in ctype for t in _TEXT_TYPES):
-            event["body"] = body.decode("utf-8", errors="replace")
-        else:
+        text = _utf8(body) if any(t in ctype for t in _TEXT_TYPES) else None
+        if text is not None:
+            event["body"] = text
+        else:  # binary, or a "text" body that is not UTF-8: passed on exactly, as base64
             event["body"] = base64.b64encode(body).decode()
             event["isBase64Encoded"] = True
     return event
+
+
+def _utf8(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _error_body(code: str, message: str) -> bytes:
@@ -272,6 +280,7 @@ class LocalGateway(ThreadingHTTPServer):
     """``ThreadingHTTPServer`` serving ``routes`` with ``functions[function_id](event)``."""
 
     daemon_threads = True
+    request_queue_size = 128  # listen backlog: bursts of concurrent clients are queued, not reset
 
     def __init__(
         self,

@@ -136,7 +136,9 @@ def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
     else:
         lines.append("  Try:       ghostid session create --user you@example.com   # then:")
         lines.append(f"             curl -s --cookie 'session=<token>' {url}")
-    lines.append(f"  Demo page: {api}/demo/   (ghost.js at {api}/ghost.js sends its events to site {DEMO_SITE_ID})")
+    lines.append(
+        f"  Demo page: {api}/demo/   (ghost.js at {api}/ghost.js sends its events to site {DEMO_SITE_ID})"
+    )
     lines += ["  Stop:      Ctrl-C", ""]
     return "\n".join(lines)
 

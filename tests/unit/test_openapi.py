@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 from ghostid import errors
-from ghostid.logic import auth
-from ghostid.models import api
+from ghostid.logic import auth, collector
+from ghostid.models import api, track
+from ghostid.models.events import MAX_PROPS
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.gateway import http_routes
 from pydantic import BaseModel
@@ -40,16 +41,22 @@ def _error_classes() -> list[type[errors.GhostIdError]]:
     return found
 
 
-def _response_models() -> list[type[BaseModel]]:
-    """Every response body model of the read API (request parameter models end in `Query`)."""
-    return [
-        value
-        for name, value in vars(api).items()
-        if isinstance(value, type)
-        and issubclass(value, BaseModel)
-        and value.__module__ == api.__name__
-        and not name.endswith("Query")
-    ]
+def _component_models() -> dict[type[BaseModel], str]:
+    """Every pydantic model at the API's edge, with the JSON-schema mode it is compared in: the read
+    API's response bodies (its `...Query` parameter models are compared with the parameters) and the
+    collector's request body (validation) and response (serialization)."""
+    found: dict[type[BaseModel], str] = {}
+    for module in (api, track):
+        for name, value in vars(module).items():
+            if (
+                not (isinstance(value, type) and issubclass(value, BaseModel))
+                or value.__module__ != module.__name__
+            ):
+                continue
+            if name.endswith("Query"):
+                continue
+            found[value] = "serialization" if module is api or name.endswith("Response") else "validation"
+    return found
 
 
 def _operations() -> dict[str, dict[str, Any]]:
@@ -103,8 +110,8 @@ def normal_form(schema: dict[str, Any], resolve: Any) -> Any:
     return form
 
 
-def _pydantic_form(model: type[BaseModel]) -> Any:
-    generated = model.model_json_schema(mode="serialization")
+def _pydantic_form(model: type[BaseModel], mode: str = "serialization") -> Any:
+    generated = model.model_json_schema(mode="serialization" if mode == "serialization" else "validation")
     defs = generated.get("$defs", {})
 
     def resolve(node: Any) -> Any:
@@ -120,11 +127,12 @@ def _pydantic_form(model: type[BaseModel]) -> Any:
 
 def test_spec_is_openapi_3_that_schemathesis_loads() -> None:
     import schemathesis
+    from schemathesis.core.result import Ok
 
     assert SPEC["openapi"].startswith("3.")
     schema = schemathesis.openapi.from_path(str(ROOT / "docs/openapi.yaml"))
     schema.validate()
-    assert all(result.ok() for result in schema.get_all_operations())
+    assert all(isinstance(result, Ok) for result in schema.get_all_operations())
 
 
 def test_every_template_route_is_in_the_spec_and_nothing_else() -> None:
@@ -157,9 +165,9 @@ def _parameter_constraints(schema: dict[str, Any]) -> dict[str, Any]:
 def _same_pattern(left: str, right: str) -> bool:
     """Two regular expressions accept the same strings (every ASCII character, some others, lengths)."""
     samples = [chr(c) for c in range(0x80)] + ["é", "\u00a0", "\u2028", "日", "😀", "gs_123", "a b", ""]
-    return all(
-        bool(re.search(left, sample)) == bool(re.search(right, sample)) for sample in samples
-    ) and all(bool(re.search(left, s * 3)) == bool(re.search(right, s * 3)) for s in samples)
+    return all(bool(re.search(left, sample)) == bool(re.search(right, sample)) for sample in samples) and all(
+        bool(re.search(left, s * 3)) == bool(re.search(right, s * 3)) for s in samples
+    )
 
 
 @pytest.mark.parametrize("route", sorted(ROUTE_MODELS))
@@ -187,18 +195,18 @@ def test_parameters_match_the_query_model(route: str) -> None:
 # ------------------------------------------------------------------ response bodies
 
 
-def test_every_response_model_is_a_component_schema() -> None:
+def test_every_edge_model_is_a_component_schema() -> None:
     components = SPEC["components"]["schemas"]
-    models = _response_models()
-    assert {m.__name__ for m in models} >= {"StatsResponse", "SessionResponse", "TimelineItem"}
-    missing = [m.__name__ for m in models if m.__name__ not in components]
-    assert missing == [], "pydantic response models missing from components.schemas"
+    models = [model.__name__ for model in _component_models()]
+    assert set(models) >= {"StatsResponse", "SessionResponse", "TimelineItem", "TrackEvent", "TrackResponse"}
+    missing = [name for name in models if name not in components]
+    assert missing == [], "pydantic models missing from components.schemas"
 
 
-@pytest.mark.parametrize("model", _response_models(), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", list(_component_models()), ids=lambda m: m.__name__)
 def test_component_schema_equals_the_pydantic_model(model: type[BaseModel]) -> None:
     spec_form = normal_form(SPEC["components"]["schemas"][model.__name__], _resolve)
-    assert spec_form == _pydantic_form(model)
+    assert spec_form == _pydantic_form(model, _component_models()[model])
 
 
 @pytest.mark.parametrize("route", sorted(ROUTE_MODELS))
@@ -207,6 +215,26 @@ def test_success_response_is_the_model_the_handler_returns(route: str) -> None:
     schema = response["content"]["application/json"]["schema"]
     assert schema == {"$ref": f"#/components/schemas/{ROUTE_MODELS[route][1].__name__}"}
     assert _resolve(response["headers"]["Cache-Control"])["schema"]["const"] == "no-store"
+
+
+def test_collector_request_and_response_are_its_models() -> None:
+    operation = _operations()["POST /api/track"]
+    body = operation["requestBody"]["content"]
+    one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in body["application/json"]["schema"]["oneOf"]]
+    assert one_of == [track.TrackEvent.__name__, track.TrackBatch.__name__]
+    assert set(body) == set(collector.ACCEPTED_TYPES)
+    assert body["text/plain"]["schema"]["maxLength"] == track.MAX_BODY_BYTES
+    accepted = _resolve(operation["responses"]["202"])
+    assert accepted["content"]["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{track.TrackResponse.__name__}"
+    }
+    assert accepted["headers"]["X-Ghost-Dropped"]["schema"]["enum"] == ["bot"]
+    assert collector.DROPPED_HEADER == "X-Ghost-Dropped"
+    batch = SPEC["components"]["schemas"]["TrackBatch"]["properties"]["events"]
+    assert batch["maxItems"] == track.MAX_BATCH
+    offset = SPEC["components"]["schemas"]["TrackEvent"]["properties"]["offset_ms"]
+    assert offset["minimum"] == -track.MAX_OFFSET_MS
+    assert SPEC["components"]["schemas"]["TrackEvent"]["properties"]["props"]["maxProperties"] == MAX_PROPS
 
 
 def test_spec_schemas_accept_what_the_models_produce() -> None:

@@ -20,7 +20,7 @@ TABLE_ENV = {
     "EVENTS_TABLE": "EventsTable",
     "ROLLUPS_TABLE": "RollupsTable",
 }
-FUNCTIONS = ["StatsFunction", "SessionFunction", "RollupFunction"]
+FUNCTIONS = ["StatsFunction", "SessionFunction", "RollupFunction", "TrackFunction"]
 READ_FUNCTIONS = ["StatsFunction", "SessionFunction"]
 READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 
@@ -160,10 +160,34 @@ def test_http_routes() -> None:
             if event["Type"] == "HttpApi":
                 assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
                 routes[f"{event['Properties']['Method']} {event['Properties']['Path']}"] = function
-    assert routes == {"GET /api/stats": "StatsFunction", "GET /api/session/{id}": "SessionFunction"}
+    assert routes == {
+        "GET /api/stats": "StatsFunction",
+        "GET /api/session/{id}": "SessionFunction",
+        "POST /api/track": "TrackFunction",
+        "OPTIONS /api/track": "TrackFunction",
+    }
     stage = _props("HttpApi")["DefaultRouteSettings"]
     assert stage["ThrottlingBurstLimit"] > 0
     assert stage["ThrottlingRateLimit"] > 0
+
+
+def test_track_function_only_puts_events_and_reads_sites() -> None:
+    by_resource: dict[str, set[str]] = {}
+    for statement in _statements("TrackFunction"):
+        for resource in _as_list(statement["Resource"]):
+            by_resource.setdefault(_resource_id(resource), set()).update(_as_list(statement["Action"]))
+    assert by_resource == {"EventsTable": {"dynamodb:PutItem"}, "SitesTable": {"dynamodb:GetItem"}}
+    env = _props("TrackFunction")["Environment"]["Variables"]
+    assert env["EVENT_RETENTION_DAYS"] == {"Ref": "EventRetentionDays"}
+
+
+def test_track_routes_are_throttled() -> None:
+    for event in _props("TrackFunction")["Events"].values():
+        settings = event["Properties"]["RouteSettings"]
+        assert settings["ThrottlingRateLimit"] == {"Ref": "TrackRateLimit"}
+        assert settings["ThrottlingBurstLimit"] == {"Ref": "TrackBurstLimit"}
+    for parameter in ("TrackRateLimit", "TrackBurstLimit"):
+        assert TEMPLATE["Parameters"][parameter]["Default"] > 0
 
 
 def test_stream_event_is_bounded_and_filtered() -> None:

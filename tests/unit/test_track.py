@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import gzip
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
-from ghostid import timeutil
+from ghostid import settings, timeutil
+from ghostid.dal import client
 from ghostid.dal import events as events_dal
 from ghostid.dal import sites as sites_dal
 from ghostid.logic import useragent
 from ghostid.logic.countries import COUNTRY_NAMES, country_name
 from ghostid.models.sites import Site
+from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext
+from ghostid_local.tables import create_tables
+from moto import mock_aws
 
 from tests.support import lambdas
 from tests.support.scenario import stored_items
+from tests.unit.conftest import TABLE_ENV
 
-pytestmark = pytest.mark.usefixtures("aws")
 ROOT = Path(__file__).resolve().parents[2]
 NOW_MS = 1_773_163_200_000  # 2026-03-10T17:20:00.000Z
 NOW = "2026-03-10T17:20:00.000Z"
@@ -36,9 +43,34 @@ CHROME_MAC = (
 BROWSER_HEADERS = {"content-type": "text/plain;charset=UTF-8", "user-agent": CHROME_MAC}
 
 
+@pytest.fixture(scope="module")
+def moto_tables() -> Iterator[None]:
+    """Like the `aws` fixture, but the tables are made once for this module (it only needs them empty)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+            "AWS_ENDPOINT_URL",
+        ):
+            patch.delenv(variable, raising=False)
+        for variable, table in TABLE_ENV.items():
+            patch.setenv(variable, table)
+        settings.table_name.cache_clear()
+        client.dynamodb.cache_clear()
+        with mock_aws():
+            create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
+            yield
+        client.dynamodb.cache_clear()
+        settings.table_name.cache_clear()
+
+
 @pytest.fixture(autouse=True)
-def sites(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def sites(moto_tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No events stored; sites 4 (with an extra domain), 5 and 6 (inactive); `now` frozen."""
     monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
+    ddb = boto3.client("dynamodb")
+    for item in stored_items():
+        ddb.delete_item(TableName="EventsTable", Key={"pk": item["pk"], "sk": item["sk"]})
     sites_dal.put_site(Site(site_id=SITE, domain=DOMAIN, extra_domains=("localhost:3000",)))
     sites_dal.put_site(Site(site_id=5, domain="other.example.com"))
     sites_dal.put_site(Site(site_id=6, domain="paused.example.com", active=False))
@@ -133,7 +165,8 @@ def test_sample_event_file_is_stored_enriched_and_normalised() -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type", ["text/plain", "text/plain;charset=UTF-8", "application/json", "Application/JSON; charset=utf-8"]
+    "content_type",
+    ["text/plain", "text/plain;charset=UTF-8", "application/json", "Application/JSON; charset=utf-8"],
 )
 def test_json_and_text_plain_bodies_are_accepted(content_type: str) -> None:
     status, _, body = call("POST", event(), {"content-type": content_type, "user-agent": CHROME_MAC})
@@ -163,7 +196,8 @@ def test_an_invalid_event_in_a_batch_writes_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    "content_type", [None, "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html"]
+    "content_type",
+    [None, "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html"],
 )
 def test_other_content_types_are_415(content_type: str | None) -> None:
     headers = {"user-agent": CHROME_MAC} | ({"content-type": content_type} if content_type else {})
@@ -188,7 +222,11 @@ BAD_BODIES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("a JSON array", "[1, 2]", ("JSON object",)),
     ("missing site_id", {k: v for k, v in event().items() if k != "site_id"}, ("site_id: required",)),
     ("missing ghost_vid", {k: v for k, v in event().items() if k != "ghost_vid"}, ("ghost_vid: required",)),
-    ("missing session_id", {k: v for k, v in event().items() if k != "session_id"}, ("session_id: required",)),
+    (
+        "missing session_id",
+        {k: v for k, v in event().items() if k != "session_id"},
+        ("session_id: required",),
+    ),
     ("missing type", {k: v for k, v in event().items() if k != "type"}, ("type: required",)),
     ("missing page", {k: v for k, v in event().items() if k != "page"}, ("page: required",)),
     ("site_id zero", event(site_id=0), ("site_id",)),
@@ -221,6 +259,7 @@ BAD_BODIES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("list prop value", event(props={"a": [1]}), ("property 'a' must be a string, number",)),
     ("long prop value", event(props={"a": LONG}), ("property 'a' is longer than 512",)),
     ("huge prop number", event(props={"a": 2**60}), ("property 'a' must be a finite number",)),
+    ("400-digit prop number", event(props={"a": 10**400}), ("property 'a' must be a finite number",)),
     (
         "props plus UTM over 30",
         event(page="/?utm_source=a&utm_medium=b&utm_campaign=c", props={f"k{n}": n for n in range(28)}),
@@ -233,9 +272,20 @@ BAD_BODIES: list[tuple[str, Any, tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.parametrize(("body", "words"), [(b, w) for _, b, w in BAD_BODIES], ids=[n for n, _, _ in BAD_BODIES])
+@pytest.mark.parametrize(
+    ("body", "words"), [(b, w) for _, b, w in BAD_BODIES], ids=[n for n, _, _ in BAD_BODIES]
+)
 def test_invalid_input_is_400_naming_the_field(body: Any, words: tuple[str, ...]) -> None:
     assert_rejected(post(body), 400, "invalid_parameter", *words)
+
+
+def test_a_body_that_is_not_utf8_is_400() -> None:
+    request = copy.deepcopy(lambdas.event_file("track_post.json"))
+    latin = json.dumps(event(page_title="caf")).encode().replace(b"caf", b"caf\xff")
+    request["body"] = base64.b64encode(latin).decode()
+    request["isBase64Encoded"] = True
+    request["headers"].pop("origin")
+    assert_rejected(invoke(request), 400, "invalid_parameter", "UTF-8")
 
 
 def test_every_bad_field_is_named_at_once() -> None:
@@ -266,8 +316,11 @@ def test_the_oldest_offset_allowed_is_one_hour() -> None:
 @pytest.mark.parametrize(
     ("page", "path", "props"),
     [
-        ("https://demo.ghostid.local/blog/post?utm_source=x&utm_campaign=y&id=5#top", "/blog/post",
-         {"utm_source": "x", "utm_campaign": "y"}),
+        (
+            "https://demo.ghostid.local/blog/post?utm_source=x&utm_campaign=y&id=5#top",
+            "/blog/post",
+            {"utm_source": "x", "utm_campaign": "y"},
+        ),
         ("/docs?UTM_MEDIUM=email&utm_term=&q=secret#frag", "/docs", {"utm_medium": "email"}),
         ("/a#b?c", "/a", {}),
         ("https://demo.ghostid.local", "/", {}),
@@ -328,7 +381,8 @@ UAS = {
         ("tablet", "Chrome", "Android"),
     ),
     "linux chrome": (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+        "Safari/537.36",
         ("desktop", "Chrome", "Linux"),
     ),
     "cubot phone (not a bot)": (
@@ -372,7 +426,13 @@ def test_every_iso_country_code_has_an_english_name() -> None:
     assert len(COUNTRY_NAMES) == 250  # the 249 assigned ISO 3166-1 alpha-2 codes, plus XK (Kosovo)
     assert all(len(code) == 2 and code.isupper() for code in COUNTRY_NAMES)
     assert all(name and "&" not in name for name in COUNTRY_NAMES.values())
-    expected = {"US": "United States", "GB": "United Kingdom", "CA": "Canada", "DE": "Germany", "KR": "South Korea"}
+    expected = {
+        "US": "United States",
+        "GB": "United Kingdom",
+        "CA": "Canada",
+        "DE": "Germany",
+        "KR": "South Korea",
+    }
     assert {code: country_name(code) for code in expected} == expected
     assert country_name(" fr ") == "France"
     assert country_name("") is None
@@ -399,7 +459,10 @@ BOTS = {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
         "Safari/537.36"
     ),
-    "phantomjs": "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1",
+    "phantomjs": (
+        "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 "
+        "Safari/538.1"
+    ),
     "lighthouse": (
         "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/119.0.0.0 Mobile Safari/537.36 Chrome-Lighthouse"
@@ -514,7 +577,9 @@ def test_requests_without_an_origin_are_not_browsers_and_get_no_cors_headers() -
 
 def test_preflight_for_a_named_site_checks_the_origin() -> None:
     ask = {"access-control-request-method": "POST", "access-control-request-headers": "content-type"}
-    status, headers, body = call("OPTIONS", None, {"origin": "https://demo.ghostid.local", **ask}, {"siteId": "4"})
+    status, headers, body = call(
+        "OPTIONS", None, {"origin": "https://demo.ghostid.local", **ask}, {"siteId": "4"}
+    )
     assert (status, body) == (204, None)
     assert headers["Access-Control-Allow-Origin"] == "https://demo.ghostid.local"
     assert headers["Access-Control-Allow-Methods"] == "POST, OPTIONS"
@@ -540,7 +605,9 @@ def test_preflight_without_a_site_leaves_the_check_to_the_post() -> None:
 
 
 def test_site_flags_round_trip() -> None:
-    site = Site(site_id=7, domain="example.com", extra_domains=("example.org", "localhost:3000"), active=False)
+    site = Site(
+        site_id=7, domain="example.com", extra_domains=("example.org", "localhost:3000"), active=False
+    )
     sites_dal.put_site(site)
     assert sites_dal.get_site(7) == site
     assert sites_dal.get_site(SITE) == Site(site_id=SITE, domain=DOMAIN, extra_domains=("localhost:3000",))
@@ -566,6 +633,14 @@ def test_the_tracker_is_small_and_complete() -> None:
     source = (ROOT / "static/ghost.js").read_bytes()
     assert len(gzip.compress(source, 9)) < 3 * 1024
     text = source.decode()
-    for needle in ("sendBeacon", "pushState", "popstate", "visibilitychange", "pagehide", "identify", "track"):
+    for needle in (
+        "sendBeacon",
+        "pushState",
+        "popstate",
+        "visibilitychange",
+        "pagehide",
+        "identify",
+        "track",
+    ):
         assert needle in text, needle
     assert "document.cookie" not in text
