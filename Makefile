@@ -25,7 +25,7 @@ serve: setup ## run the whole stack on http://127.0.0.1:$(PORT) (DynamoDB Local 
 	$(PY) -m ghostid_local.serve
 
 test: setup ## every test: unit (moto, in-process) and integration (DynamoDB Local, stream consumer, HTTP gateway)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -36,7 +36,7 @@ test-integration: setup
 lint: setup ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/shared/ghostid local/ghostid_local functions tests
+	$(VENV)/bin/mypy layers/shared/ghostid local/ghostid_local functions tests bench
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

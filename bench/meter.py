@@ -11,8 +11,16 @@ from typing import Any
 from ghostid.dal.codec import item_size
 
 WITH_CAPACITY = {
-    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
-    "TransactWriteItems", "TransactGetItems",
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "TransactGetItems",
 }
 
 
@@ -76,7 +84,7 @@ class Meter:
             if "Put" in action:
                 size = item_size(action["Put"]["Item"])
             else:
-                (kind, body), = action.items()
+                ((kind, body),) = action.items()
                 got = self._side.get_item(TableName=body["TableName"], Key=body["Key"], ConsistentRead=True)
                 size = item_size(got.get("Item", {})) if kind != "ConditionCheck" else 0
             units += 2 * max(1, math.ceil(size / 1024)) if size else 0

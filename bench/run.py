@@ -1,4 +1,4 @@
-"""`make bench`: what a call and an event cost, against DynamoDB Local; prints a table, writes bench/results.json.
+"""`make bench`: what a call and an event cost, against DynamoDB Local; writes bench/results.json.
 
 Requests and capacity units come from DynamoDB's own ConsumedCapacity (transactions recomputed as
 DynamoDB bills them, see bench/meter.py). Times are reported as ratios measured in the same run.
@@ -13,14 +13,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 os.environ.update(
-    POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="Bench", POWERTOOLS_SERVICE_NAME="bench",
-    LOG_LEVEL="ERROR", POWERTOOLS_METRICS_DISABLED="true",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="Bench",
+    POWERTOOLS_SERVICE_NAME="bench",
+    LOG_LEVEL="ERROR",
+    POWERTOOLS_METRICS_DISABLED="true",
 )
 SMALL, LARGE, INGEST_100, INGEST_1000, SESSIONS = 1, 2, 3, 4, 5
 USER = "bench@example.com"
@@ -28,7 +32,6 @@ USER = "bench@example.com"
 
 def main() -> int:
     import boto3
-
     from ghostid_local import dynamodb_local, target
     from ghostid_local.cfn_yaml import load_template
     from ghostid_local.tables import create_tables
@@ -38,8 +41,9 @@ def main() -> int:
     with dynamodb_local.start(dynamodb_local.free_port(), in_memory=True) as ddb:
         target.use_local(ddb.endpoint)
         create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
-        from bench.meter import Meter
         from ghostid.dal.client import dynamodb
+
+        from bench.meter import Meter
 
         meter = Meter(dynamodb(), boto3.client("dynamodb"))
         token = _setup_sites()
@@ -68,10 +72,11 @@ def _setup_sites() -> str:
     return auth.create_login_session(USER, hours=2)
 
 
-def _traffic(visitors: int, days: float, seed: int, end_ms: int) -> list[dict[str, Any]]:
+def _traffic(visitors: int, days: int, seed: int, end_ms: int) -> list[dict[str, Any]]:
     from ghostid_local import demo
 
-    return sorted(demo.generate(days=days, visitors=visitors, seed=seed, end_ms=end_ms), key=lambda e: e["timestamp"])  # type: ignore[arg-type]
+    events = demo.generate(days=days, visitors=visitors, seed=seed, end_ms=end_ms)
+    return sorted(events, key=lambda e: str(e["timestamp"]))
 
 
 def _stored(site_id: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,9 +92,18 @@ def _stored(site_id: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _records(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"eventID": str(n), "eventName": "INSERT", "eventSource": "aws:dynamodb", "eventVersion": "1.1",
-         "dynamodb": {"Keys": {"pk": i["pk"], "sk": i["sk"]}, "NewImage": i, "SequenceNumber": f"{n:021d}",
-                      "StreamViewType": "NEW_IMAGE"}}
+        {
+            "eventID": str(n),
+            "eventName": "INSERT",
+            "eventSource": "aws:dynamodb",
+            "eventVersion": "1.1",
+            "dynamodb": {
+                "Keys": {"pk": i["pk"], "sk": i["sk"]},
+                "NewImage": i,
+                "SequenceNumber": f"{n:021d}",
+                "StreamViewType": "NEW_IMAGE",
+            },
+        }
         for n, i in enumerate(items, 1)
     ]
 
@@ -183,10 +197,19 @@ def _http(route: str, query: dict[str, str], token: str, path_id: str | None = N
 
     path = f"/api/session/{path_id}" if path_id else "/api/stats"
     event: dict[str, Any] = {
-        "version": "2.0", "routeKey": f"GET {route}", "rawPath": path, "rawQueryString": urlencode(query),
-        "cookies": [f"session={token}"], "headers": {}, "queryStringParameters": query,
-        "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
-                           "requestId": "bench", "routeKey": f"GET {route}", "stage": "$default"},
+        "version": "2.0",
+        "routeKey": f"GET {route}",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "cookies": [f"session={token}"],
+        "headers": {},
+        "queryStringParameters": query,
+        "requestContext": {
+            "http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
+            "requestId": "bench",
+            "routeKey": f"GET {route}",
+            "stage": "$default",
+        },
         "isBase64Encoded": False,
     }
     if path_id:
@@ -212,10 +235,11 @@ def _reads(meter: Any, token: str) -> dict[str, float]:
             out[f"stats_requests_per_call_{time_range}_{label}"] = used.total_requests
             out[f"stats_rcu_per_call_{time_range}_{label}"] = round(used.rcu, 2)
         event = _http("/api/stats", {"siteId": str(site_id), "timeRange": "30d"}, token)
-        medians[site_id] = _median_seconds(lambda e=event: stats(e, _context("StatsFunction")), 25)
+        medians[site_id] = _median_seconds(partial(stats, event, _context("StatsFunction")), 25)
     for time_range in ("24h", "7d", "30d"):
         out[f"stats_requests_per_call_{time_range}"] = max(
-            out[f"stats_requests_per_call_{time_range}_small"], out[f"stats_requests_per_call_{time_range}_large"]
+            out[f"stats_requests_per_call_{time_range}_small"],
+            out[f"stats_requests_per_call_{time_range}_large"],
         )
     out["stats_rcu_per_call_30d_small"] = out["stats_rcu_per_call_30d_small"]
     out["stats_rcu_per_call_30d_large"] = out["stats_rcu_per_call_30d_large"]
@@ -233,17 +257,27 @@ def _median_seconds(call: Callable[[], Any], runs: int) -> float:
 
 
 def _session_of_500(meter: Any, token: str) -> dict[str, float]:
-    from ghostid_local.lambda_context import load_handler_from_file
-
     from ghostid.timeutil import format_timestamp, now_ms
+    from ghostid_local.lambda_context import load_handler_from_file
 
     start = now_ms() - 3_600_000
     events = [
-        {"session_id": "gs_long", "ghost_vid": "gv_long", "type": "pageview" if n % 4 else "custom_event",
-         "event_name": "" if n % 4 else "scrolled", "page": f"/docs/page-{n % 40}", "page_title": f"Docs page {n % 40}",
-         "timestamp": format_timestamp(start + n * 7_000), "props": {} if n % 4 else {"depth": n % 100},
-         "country": "Canada", "city": "Toronto", "device_type": "desktop", "browser": "Firefox", "os": "Linux",
-         "referrer": "https://duckduckgo.com"}
+        {
+            "session_id": "gs_long",
+            "ghost_vid": "gv_long",
+            "type": "pageview" if n % 4 else "custom_event",
+            "event_name": "" if n % 4 else "scrolled",
+            "page": f"/docs/page-{n % 40}",
+            "page_title": f"Docs page {n % 40}",
+            "timestamp": format_timestamp(start + n * 7_000),
+            "props": {} if n % 4 else {"depth": n % 100},
+            "country": "Canada",
+            "city": "Toronto",
+            "device_type": "desktop",
+            "browser": "Firefox",
+            "os": "Linux",
+            "referrer": "https://duckduckgo.com",
+        }
         for n in range(500)
     ]
     items = _stored(SESSIONS, events)
@@ -295,15 +329,29 @@ def _fold_cpu() -> dict[str, float]:
 
 
 def _cold_imports() -> dict[str, float]:
-    env = {**os.environ, "SESSIONS_TABLE": "s", "SITES_TABLE": "s", "EVENTS_TABLE": "e", "ROLLUPS_TABLE": "r",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared")])}
+    env = {
+        **os.environ,
+        "SESSIONS_TABLE": "s",
+        "SITES_TABLE": "s",
+        "EVENTS_TABLE": "e",
+        "ROLLUPS_TABLE": "r",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared")]),
+    }
 
     def seconds(code: str, cwd: Path) -> float:
         runs = []
         for _ in range(7):
             out = subprocess.run(
-                [sys.executable, "-c", f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"],
-                cwd=cwd, env=env, capture_output=True, text=True, check=True,
+                [
+                    sys.executable,
+                    "-c",
+                    f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)",
+                ],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             runs.append(float(out.stdout.strip().splitlines()[-1]))
         return statistics.median(runs)
@@ -336,11 +384,21 @@ def _scale_day() -> dict[str, float]:
     day_members: dict[str, set[str]] = {"u#v": set()}
     for visitor_number in range(1_000_000):
         visitor = f"gv_{visitor_number:08x}"
-        page = pages[min(int(rng.paretovariate(1.1)) - 1, 99_999)] if visitor_number % 10 else rng.choice(pages)
+        page = (
+            pages[min(int(rng.paretovariate(1.1)) - 1, 99_999)] if visitor_number % 10 else rng.choice(pages)
+        )
         country = countries[min(int(rng.expovariate(0.08)), 199)]
         views = 1 + visitor_number % 3
-        cell = Cell(hour0 + visitor_number % 24, visitor, pageviews=views, events=views, first=1,
-                    pages={page_hash(page): views}, countries={country}, page_names={page_hash(page): page})
+        cell = Cell(
+            hour0 + visitor_number % 24,
+            visitor,
+            pageviews=views,
+            events=views,
+            first=1,
+            pages={page_hash(page): views},
+            countries={country},
+            page_names={page_hash(page): page},
+        )
         deltas.add_cell_change(None, cell)
         exact_pages[page] = exact_pages.get(page, 0) + views
         exact_countries.setdefault(country, set()).add(visitor)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from ghostid.http import create_resolver, json_response, parse_params
+from ghostid.http import api_entry_point, create_resolver, json_response, parse_params
 from ghostid.logic import auth, session
 from ghostid.models.api import SessionQuery
-from ghostid.observability import logger, metrics, tracer
+from ghostid.observability import metrics, tracer
 
 app = create_resolver()
 
@@ -28,8 +24,4 @@ def get_session(session_id: str) -> Response[str]:
     return json_response(200, body)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_entry_point(app)

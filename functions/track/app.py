@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from ghostid import timeutil
-from ghostid.http import create_resolver, json_response
+from ghostid.http import api_entry_point, create_resolver, json_response
 from ghostid.logic import collector
 from ghostid.observability import logger, metrics, tracer
 
@@ -60,8 +57,4 @@ def track_preflight() -> Response[str]:
     return Response(status_code=204, headers={**headers, "Cache-Control": "no-store"}, body="")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_entry_point(app)

@@ -392,7 +392,9 @@ def echo(name: str) -> Callable[[dict[str, Any]], Any]:
 @pytest.fixture
 def gateway(cfn_template: dict[str, Any]) -> Iterator[LocalGateway]:
     server = make_gateway(
-        cfn_template, {"StatsFunction": echo("stats"), "SessionFunction": echo("session")}, port=0
+        cfn_template,
+        {"StatsFunction": echo("stats"), "SessionFunction": echo("session"), "TrackFunction": echo("track")},
+        port=0,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -482,7 +484,8 @@ def test_gateway_response_mapping(cfn_template: dict[str, Any]) -> None:
         raise RuntimeError("boom")
 
     for fn, expected in ((binary, (201, b"hi")), (bare, (200, b'{"ok": true}')), (broken, (500, None))):
-        server = make_gateway(cfn_template, {"StatsFunction": fn, "SessionFunction": fn}, port=0)
+        functions = {"StatsFunction": fn, "SessionFunction": fn, "TrackFunction": fn}
+        server = make_gateway(cfn_template, functions, port=0)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -529,7 +532,9 @@ def test_gateway_body_encoding(cfn_template: dict[str, Any]) -> None:
 
     template = json.loads(json.dumps(cfn_template))
     template["Resources"]["StatsFunction"]["Properties"]["Events"]["GetStats"]["Properties"]["Method"] = "ANY"
-    server = make_gateway(template, {"StatsFunction": keep, "SessionFunction": keep}, port=0)
+    server = make_gateway(
+        template, {"StatsFunction": keep, "SessionFunction": keep, "TrackFunction": keep}, port=0
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -305,6 +305,13 @@ def test_site_id_in_the_url_must_match_the_body() -> None:
     assert "does not match" in mismatch[2]["error"]["message"]
 
 
+@pytest.mark.parametrize("hint", ["four", "0", "-4", "²", "4.0", "9" * 5000])
+def test_a_malformed_site_id_in_the_url_is_400(hint: str) -> None:
+    assert_rejected(
+        call("POST", event(), BROWSER_HEADERS, {"siteId": hint}), 400, "invalid_parameter", "siteId"
+    )
+
+
 def test_the_oldest_offset_allowed_is_one_hour() -> None:
     assert post(event(offset_ms=-3_600_000))[0] == 202
     assert stored()[0]["timestamp"] == "2026-03-10T16:20:00.000Z"

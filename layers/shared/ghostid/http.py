@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from ghostid.errors import GhostIdError, InvalidParameter, NotFound
-from ghostid.observability import logger, metrics
+from ghostid.observability import logger, metrics, tracer
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
@@ -79,3 +82,15 @@ def create_resolver() -> APIGatewayHttpResolver:
         return json_response(500, error_body("internal", message))
 
     return app
+
+
+def api_entry_point(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of an API function: correlation ids from the request, tracing and metrics."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -23,3 +24,15 @@ _CONFIG = Config(
 def dynamodb() -> DynamoDBClient:
     """Honours AWS_ENDPOINT_URL_DYNAMODB, so the local stack and tests point it at DynamoDB Local."""
     return boto3.client("dynamodb", config=_CONFIG)
+
+
+def query_all(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item of a Query, following LastEvaluatedKey (a Scan when `request` has no key condition)."""
+    request = dict(request)
+    call = dynamodb().query if "KeyConditionExpression" in request else dynamodb().scan
+    while True:
+        page = call(**request)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

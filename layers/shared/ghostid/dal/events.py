@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ghostid.dal.client import dynamodb
+from ghostid.dal.client import dynamodb, query_all
 from ghostid.dal.codec import from_item, to_item
 from ghostid.models.events import StoredEvent
 from ghostid.settings import event_retention_days, events_table
@@ -74,19 +74,13 @@ def query_session_items(site_id: int, session_id: str, consistent: bool = False)
         "ExpressionAttributeValues": {":pk": {"S": session_partition(site_id, session_id)}},
         "ConsistentRead": consistent,
     }
-    while True:
-        page = dynamodb().query(**request)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return query_all(request)
 
 
 def scan_site_items(site_id: int, segments: int = 4) -> list[dict[str, Any]]:
     """Every stored event of a site (a parallel Scan: only for rebuilds and exports, never for the API)."""
 
     def segment(number: int) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
         request: dict[str, Any] = {
             "TableName": events_table(),
             "FilterExpression": "begins_with(pk, :site)",
@@ -94,12 +88,7 @@ def scan_site_items(site_id: int, segments: int = 4) -> list[dict[str, Any]]:
             "Segment": number,
             "TotalSegments": segments,
         }
-        while True:
-            page = dynamodb().scan(**request)
-            found += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(query_all(request))
 
     with ThreadPoolExecutor(max_workers=segments) as pool:
         return [item for found in pool.map(segment, range(segments)) for item in found]

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ghostid.dal.client import dynamodb
+from ghostid.dal.client import dynamodb, query_all
 from ghostid.dal.codec import key, n
 from ghostid.logic.fold import (
     Cell,
@@ -54,12 +54,7 @@ def query_window(site_id: int, window: Window) -> Iterator[dict[str, Any]]:
             ":last": {"S": window.last_key + "#~"},
         },
     }
-    while True:
-        page = dynamodb().query(**request)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return query_all(request)
 
 
 def get_identity(site_id: int, visitor: str) -> str | None:
@@ -446,21 +441,16 @@ def delete_partitions(partitions: Iterable[str], workers: int = 8) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     def keys_of(pk: str) -> list[dict[str, Any]]:
-        found, request = (
-            [],
-            {
-                "TableName": rollups_table(),
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": pk}},
-                "ProjectionExpression": "pk, sk",
-            },
+        return list(
+            query_all(
+                {
+                    "TableName": rollups_table(),
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": {":pk": {"S": pk}},
+                    "ProjectionExpression": "pk, sk",
+                }
+            )
         )
-        while True:
-            page = dynamodb().query(**request)  # type: ignore[arg-type]
-            found += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete(chunk: Sequence[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {rollups_table(): [{"DeleteRequest": {"Key": k}} for k in chunk]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -33,6 +34,7 @@ ACCEPTED_TYPES = ("application/json", "text/plain")
 DROPPED_HEADER = "X-Ghost-Dropped"
 MAX_REPORTED_PROBLEMS = 10
 MAX_CITY = 256
+_SITE_HINT = re.compile(r"[0-9]{1,16}")
 SERVER_FIELDS = {"timestamp", "country", "city", "device_type", "browser", "os"}
 _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -175,7 +177,8 @@ def _site(site_id: int) -> Site:
 def _check_site_hint(site_hint: str | None, site_id: int | None = None) -> int | None:
     if site_hint is None:
         return None
-    if not site_hint.isdigit() or int(site_hint) < 1:
+    # ASCII digits only ('²'.isdigit() is true), and few enough for int() (which refuses 4,300+ digits).
+    if not _SITE_HINT.fullmatch(site_hint) or int(site_hint) < 1:
         raise InvalidParameter("siteId must be a positive whole number, e.g. siteId=4.")
     if site_id is not None and int(site_hint) != site_id:
         raise InvalidParameter(f"siteId={site_hint} in the URL does not match the events' site_id {site_id}.")

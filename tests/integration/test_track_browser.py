@@ -1,0 +1,201 @@
+"""A real browser on the demo page: headless Chromium (Debian's `chromium`) driven by Playwright.
+
+It clicks through the single-page app, goes back, fires a custom event, identifies, follows a link
+to another page, and then finds that very session, its timeline and the stats through the read API.
+Without chromium the tests skip locally and fail in CI (CI=true), where `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from ghostid import timeutil
+from ghostid.dal import sites as sites_dal
+from ghostid.models.sites import Site
+from ghostid_local.demo import DEMO_DOMAIN, DEMO_LOCAL_ORIGINS
+
+from tests.support.scenario import stored_items
+from tests.support.stack import Stack, local_stack, member_session
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.integration
+REAL_NOW = timeutil.now_ms
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Headless Chromium says "HeadlessChrome", which the collector drops as a bot: the visitor's browser
+# presents itself as the desktop Chrome it is.
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+USER = "demo@ghostid.local"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}: CI must run the browser test (.ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(executable):
+        _unavailable("Debian's chromium is not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def stack(
+    local_aws_env: dict[str, str], cfn_template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    with local_stack(local_aws_env, cfn_template, monkeypatch) as running:
+        monkeypatch.setattr(timeutil, "now_ms", REAL_NOW)  # a browser's events happen now
+        # The demo site as `make serve` seeds it: its domain, plus the local stack's own origin.
+        sites_dal.put_site(Site(site_id=4, domain=DEMO_DOMAIN, extra_domains=DEMO_LOCAL_ORIGINS))
+        yield running
+
+
+def is_track(response: Any) -> bool:
+    return bool(response.url.endswith("/api/track") and response.request.method == "POST")
+
+
+def tracked(page: Page, action: Callable[[], Any]) -> Any:
+    """Runs `action` and waits for the collector's answer to the events it caused."""
+    with page.expect_response(is_track, timeout=15_000) as answer:
+        action()
+    return answer.value
+
+
+def test_a_visit_in_a_real_browser_is_its_session_timeline_and_stats(browser: Browser, stack: Stack) -> None:
+    token = member_session(4, USER)
+    context = browser.new_context(
+        user_agent=DESKTOP_CHROME,
+        extra_http_headers={"CloudFront-Viewer-Country": "CA", "CloudFront-Viewer-City": "Toronto"},
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    first = tracked(page, lambda: page.goto(stack.url + "/demo/"))
+    assert first.status == 202 and first.headers.get("x-ghost-dropped") is None
+    visitor = page.evaluate("ghost.visitor()")
+    assert re.fullmatch(r"gv_[0-9a-f]{8}_[0-9a-f]{8}", visitor["ghost_vid"])
+    assert re.fullmatch(r"gs_[0-9a-f]+", visitor["session_id"])
+
+    tracked(page, lambda: page.click("#nav-features"))
+    tracked(page, lambda: page.click("#nav-pricing"))
+    tracked(page, page.go_back)  # back to /demo/features: popstate
+    assert page.url.endswith("/demo/features")
+    tracked(page, lambda: page.click("#cta"))
+    page.fill("#email", "jane@acme.test")
+    tracked(page, lambda: page.click("#identify"))
+    about = tracked(page, lambda: page.click("#nav-about"))  # a full page load, same visitor and session
+    assert about.status == 202
+    assert page.evaluate("ghost.visitor()") == {**visitor, "user_id": "jane@acme.test"}
+    assert errors == []
+
+    stack.poller.drain(timeout=60)
+    assert stack.dead_letters == []
+    cookie = f"session={token}"
+    reply = stack.get(f"/api/session/{visitor['session_id']}?siteId=4", cookie)
+    assert reply.status == 200, reply.raw
+    session = reply.body
+    assert session["ghost_vid"] == visitor["ghost_vid"]
+    assert session["identified_user_id"] == "jane@acme.test"
+    assert (session["country"], session["city"]) == ("Canada", "Toronto")
+    assert (session["device_type"], session["browser"], session["os"]) == ("desktop", "Chrome", "Linux")
+    assert [(t["type"], t["event_name"], t["page"]) for t in session["timeline"]] == [
+        ("pageview", "", "/demo/"),
+        ("pageview", "", "/demo/features"),
+        ("pageview", "", "/demo/pricing"),
+        ("pageview", "", "/demo/features"),
+        ("custom_event", "cta_clicked", "/demo/features"),
+        ("custom_event", "identify", "/demo/features"),
+        ("pageview", "", "/demo/about.html"),
+    ]
+    titles = [t["page_title"] for t in session["timeline"] if t["type"] == "pageview"]
+    names = ("Home", "Features", "Pricing", "Features", "About")
+    assert titles == [f"{name} · Ghost ID demo" for name in names]
+    assert session["timeline"][4]["props"] == {"section": "/demo/features"}
+    assert session["pages"] == ["/demo/", "/demo/features", "/demo/pricing", "/demo/about.html"]
+    assert (session["entry_page"], session["exit_page"]) == ("/demo/", "/demo/about.html")
+
+    stats = stack.get("/api/stats?siteId=4&timeRange=24h", cookie).body
+    assert stats["overview"] == {
+        "unique_visitors": 1,
+        "sessions": 1,
+        "pageviews": 5,
+        "total_events": 7,
+        "identified_visitors": 1,
+        "hot_leads": 1,
+    }
+    assert stats["top_pages"][0] == {"page": "/demo/features", "views": 2}
+    assert stats["countries"] == [{"country": "Canada", "visitors": 1}]
+
+    # The demo page's own panel reads the same session back with the pasted token.
+    tracked(page, lambda: page.goto(stack.url + "/demo/"))
+    page.fill("#token", token)
+    page.click("#token-form button")
+    page.wait_for_function(
+        "id => document.getElementById('session-json').textContent.includes(id)",
+        arg=visitor["session_id"],
+        timeout=15_000,
+    )
+    context.close()
+
+
+def test_headless_browsers_are_dropped_as_bots(browser: Browser, stack: Stack) -> None:
+    context = browser.new_context()  # Chromium's own headless User-Agent
+    page = context.new_page()
+    answer = tracked(page, lambda: page.goto(stack.url + "/demo/"))
+    assert answer.status == 202
+    assert answer.headers["x-ghost-dropped"] == "bot"
+    page.wait_for_function("document.getElementById('collector').textContent.includes('bot')")
+    assert stored_items(stack.tables["EventsTable"]) == []
+    context.close()
+
+
+def test_the_tracker_survives_a_dead_endpoint_and_resends_later(browser: Browser, stack: Stack) -> None:
+    context = browser.new_context(user_agent=DESKTOP_CHROME)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/api/track", lambda route: route.abort())
+    page.goto(stack.url + "/demo/")
+    page.evaluate("ghost.track('video_played', {video: 'tour', nested: {dropped: true}, n: 1})")
+    page.evaluate("ghost.track(); ghost.identify(); ghost.track('x', 'not an object')")
+    page.wait_for_function("JSON.parse(localStorage.getItem('ghost_q') || '[]').length === 3")
+    assert errors == []
+    assert stored_items(stack.tables["EventsTable"]) == []
+
+    page.unroute("**/api/track")
+    answer = tracked(page, lambda: page.click("#cta"))  # the next event sends the whole queue
+    assert answer.status == 202  # (the body of a keepalive fetch is not readable from Playwright)
+    assert page.evaluate("localStorage.getItem('ghost_q')") is None
+    rows = stored_items(stack.tables["EventsTable"])
+    names = sorted(row.get("event_name", {}).get("S", "") for row in rows)
+    assert names == ["", "cta_clicked", "video_played", "x"]
+    video = next(row for row in rows if row.get("event_name", {}).get("S") == "video_played")
+    assert set(video["props"]["M"]) == {"video", "n"}  # the tracker drops what the collector would refuse
+    context.close()

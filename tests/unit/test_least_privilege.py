@@ -1,0 +1,198 @@
+"""Least privilege, measured: each function's IAM policy grants exactly the DynamoDB actions its code
+makes, table by table.
+
+Every handler runs in-process (moto) through the scenarios that reach all of its DynamoDB calls,
+while a botocore `before-parameter-build` hook on the shared client records (table, IAM action) per function.
+A grant the code never uses fails (broader than needed), and so does a call the policy does not
+grant (AccessDenied in Lambda). Transactions are counted as the per-item actions IAM checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ghostid import timeutil
+from ghostid.dal import auth as auth_dal
+from ghostid.dal import client
+from ghostid.dal import sites as sites_dal
+from ghostid.logic import auth
+from ghostid.models.sites import LoginSession, Site
+from ghostid_local.cfn_yaml import load_template
+from ghostid_local.lambda_context import LambdaContext
+
+from tests.support import lambdas, traffic
+from tests.support.scenario import NOW, NOW_MS, import_traffic, stored_items
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+TOKEN = "demo-token-not-secret"
+USER = "jane@example.com"
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+
+Grants = set[tuple[str, str]]  # (table logical id, "dynamodb:Action")
+
+
+def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(table, IAM action) pairs IAM evaluates for one DynamoDB API call."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            yield body["TableName"], f"dynamodb:{TRANSACT_ACTIONS[kind]}"
+    elif operation in ("BatchGetItem", "BatchWriteItem"):
+        for table in params["RequestItems"]:
+            yield table, f"dynamodb:{operation}"
+    else:
+        yield params["TableName"], f"dynamodb:{operation}"
+
+
+class Recorder:
+    """Records the calls of whichever function is `current` (the tests run one handler at a time)."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.used: dict[str, Grants] = defaultdict(set)
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        if self.current is not None:
+            self.used[self.current] |= set(iam_actions(model.name, params))
+
+    def invoke(self, function: str, name: str, event: dict[str, Any]) -> Any:
+        self.current = function
+        try:
+            return lambdas.handler(name)(event, LambdaContext(function))
+        finally:
+            self.current = None
+
+
+def granted(function: str) -> Grants:
+    """The DynamoDB (table, action) pairs the template's inline policies grant `function`."""
+    resources = TEMPLATE["Resources"]
+    grants: Grants = set()
+    for policy in resources[function]["Properties"].get("Policies", []):
+        for statement in policy["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            for target in targets:
+                table = target["Fn::GetAtt"][0]
+                if resources[table]["Type"] != "AWS::DynamoDB::Table":
+                    continue
+                grants |= {(table, action) for action in actions if action.startswith("dynamodb:")}
+    return grants
+
+
+def http_functions() -> dict[str, str]:
+    """Logical id -> code folder of every function behind an HttpApi route, plus the stream consumer."""
+    found = {}
+    for logical_id, resource in TEMPLATE["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            found[logical_id] = resource["Properties"]["CodeUri"].strip("/").rsplit("/", 1)[-1]
+    return found
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
+    hook = Recorder()
+    events = client.dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb.*", hook)
+    yield hook
+    events.unregister("before-parameter-build.dynamodb.*", hook)
+
+
+def run_rollup(recorder: Recorder) -> None:
+    """Fresh sessions, the same again (no-ops), new events in known sessions, removals and a poison."""
+    events = traffic.generate(NOW, seed=11, visitors=25)
+    import_traffic(events[: len(events) // 2])
+    first = stored_items()
+    records = [lambdas.stream_record(item, n) for n, item in enumerate(first, 1)]
+    recorder.invoke("RollupFunction", "rollup", {"Records": records})
+    recorder.invoke("RollupFunction", "rollup", {"Records": records})
+    import_traffic(events)
+    later = stored_items()
+    records = [lambdas.stream_record(item, 10_000 + n) for n, item in enumerate(later, 1)]
+    recorder.invoke("RollupFunction", "rollup", {"Records": records})
+    removals = [lambdas.stream_record(item, 20_000 + n, "REMOVE") for n, item in enumerate(later[:5])]
+    poison = lambdas.stream_record({"pk": {"S": "4#x"}, "sk": {"S": "x"}}, 30_000)
+    recorder.invoke("RollupFunction", "rollup", {"Records": [*removals, poison]})
+
+
+def run_reads(recorder: Recorder) -> None:
+    """Served, unknown cookie, non-member, missing session, for both read functions."""
+    for time_range in ("24h", "7d", "30d"):
+        event = lambdas.http_event("stats_get.json", query={"siteId": "4", "timeRange": time_range})
+        assert recorder.invoke("StatsFunction", "stats", event)["statusCode"] == 200
+    sessions = sorted({item["session_id"]["S"] for item in stored_items()})
+    for session_id in [*sessions[:5], "gs_missing"]:
+        event = lambdas.http_event("session_get.json", query={"siteId": "4"}, path_id=session_id)
+        assert recorder.invoke("SessionFunction", "session", event)["statusCode"] in (200, 404)
+    for cookies, site in ((["session=unknown-token-but-well-formed-123"], "4"), (None, "5")):
+        for name, function, file in (
+            ("stats", "StatsFunction", "stats_get.json"),
+            ("session", "SessionFunction", "session_get.json"),
+        ):
+            event = lambdas.http_event(file, query={"siteId": site}, cookies=cookies)
+            assert recorder.invoke(function, name, event)["statusCode"] in (401, 403)
+
+
+def run_track(recorder: Recorder) -> None:
+    """The shipped event (stored), the same again (duplicates), a preflight and a refused origin."""
+    event = lambdas.event_file("track_post.json")
+    for _ in range(2):
+        assert recorder.invoke("TrackFunction", "track", copy.deepcopy(event))["statusCode"] == 202
+    refused = copy.deepcopy(event)
+    refused["headers"]["origin"] = "https://evil.example"
+    assert recorder.invoke("TrackFunction", "track", refused)["statusCode"] >= 400
+    preflight = copy.deepcopy(event)
+    preflight["requestContext"]["http"]["method"] = "OPTIONS"
+    preflight["routeKey"] = preflight["requestContext"]["routeKey"] = "OPTIONS /api/track"
+    preflight.pop("body")
+    assert recorder.invoke("TrackFunction", "track", preflight)["statusCode"] < 500
+
+
+SCENARIOS = {"RollupFunction": run_rollup, "StatsFunction": run_reads, "SessionFunction": run_reads}
+
+
+def test_every_function_is_exercised_here() -> None:
+    functions = set(http_functions())
+    assert functions - {"TrackFunction"} <= set(SCENARIOS)
+    if "TrackFunction" in functions:
+        assert (ROOT / "events/track_post.json").is_file()
+
+
+def test_policies_grant_exactly_what_the_code_calls(recorder: Recorder) -> None:
+    sites_dal.put_site(Site(site_id=4, domain="demo.ghostid.local"))
+    sites_dal.put_site(Site(site_id=5, domain="other.example.com"))
+    sites_dal.add_member(4, USER)
+    auth_dal.put_login_session(
+        auth.hash_token(TOKEN), LoginSession(user_id=USER, expires_at=int(time.time()) + 3600)
+    )
+    run_rollup(recorder)
+    run_reads(recorder)
+    if "TrackFunction" in http_functions():
+        run_track(recorder)
+    report = {}
+    for function in http_functions():
+        used, grants = recorder.used[function], granted(function)
+        if used != grants:
+            report[function] = {
+                "granted but never used": sorted(grants - used),
+                "used but not granted": sorted(used - grants),
+            }
+    assert report == {}, json.dumps(report, indent=1)
