@@ -25,6 +25,7 @@ TABLE_ENV = {
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from ghostid import settings
     from ghostid.dal import client
+    from ghostid.logic import consumer
 
     for variable in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(variable, raising=False)
@@ -33,6 +34,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("FOLD_CONCURRENCY", "1")  # moto's backend is not thread-safe
     settings.table_name.cache_clear()
     client.dynamodb.cache_clear()
+    consumer._rules_cache.clear()  # fresh tables: no site rules cached from an earlier test
     with mock_aws():
         create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
         yield
