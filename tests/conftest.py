@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
+
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
@@ -26,3 +28,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("figures")
         for name, value in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{name}: {value:,}")
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    """Under pytest-xdist, a worker hands its figures to the controller (which prints them)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.support.figures import FIGURES
+
+        workeroutput["figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: add up the figures each worker measured."""
+    from tests.support.figures import record
+
+    for name, value in getattr(node, "workeroutput", {}).get("figures", {}).items():
+        record(name, value)

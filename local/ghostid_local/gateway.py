@@ -187,6 +187,7 @@ def _error_body(code: str, message: str) -> bytes:
 class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalGateway
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive responses otherwise wait ~40 ms for a delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request is logged by _handle

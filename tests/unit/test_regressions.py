@@ -1,7 +1,8 @@
 """Regression tests for what the fuzzing, the auth matrix and the collector-abuse tests turned up.
 
-Each runs the real handler in-process (moto). A case marked xfail(strict) is a known bug in code
-owned elsewhere: it fails here until fixed, and then the marker has to go.
+Each runs the real handler in-process (moto): `siteId=4_0` read as site 40 (and `+4`, ` 4`, `4.0` as
+site 4) by pydantic's lax int parsing; the collector's `?siteId=²` and an integer prop too large for
+a float, both a 500 before they were fixed.
 """
 
 from __future__ import annotations
