@@ -42,7 +42,8 @@ def stored_events(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def assert_matches_reference(events: list[dict[str, Any]], site: int = SITE) -> None:
     for time_range in ("24h", "7d", "30d"):
         got = stats.site_stats(site, time_range, NOW_MS).model_dump()
-        assert got == reference.stats(events, time_range, NOW), time_range
+        expected = reference.stats(events, time_range, NOW)
+        assert got == expected, (time_range, got, expected)
     for session_id in sorted({e["session_id"] for e in events}):
         got = session.site_session(site, session_id).model_dump()
         assert got == reference.session(events, session_id), session_id

@@ -399,23 +399,27 @@ def new_item_of(action: dict[str, Any]) -> dict[str, Any]:
     return created
 
 
-def cell_item(site_id: int, session_id: str, cell: Cell) -> dict[str, Any]:
-    return new_item_of(_cell_action(site_id, CellChange(session_id, None, cell)))
+def cell_item(site_id: int, session_id: str, cell: Cell, version: int = 1) -> dict[str, Any]:
+    item = new_item_of(_cell_action(site_id, CellChange(session_id, None, cell)))
+    return item | {"v": n(version)}
 
 
 def delta_items(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
     return [new_item_of(action) for action in _delta_actions(site_id, deltas.compact())]
 
 
-def sketch_items(bucket: SketchKey, sketches: dict[str, bytes], limit: int) -> list[dict[str, Any]]:
+def sketch_items(
+    bucket: SketchKey, sketches: dict[str, bytes], limit: int, version: int = 1
+) -> list[dict[str, Any]]:
     """A bucket's sketches as one pack, or (past `limit` bytes) a split marker plus one item per sketch."""
     pk, bucket_key = bucket
     if sum(len(name) + len(blob) for name, blob in sketches.items()) <= limit:
         pack = {name: {"B": blob} for name, blob in sketches.items()}
-        return [{**key(pk, f"{bucket_key}#s"), "m": {"M": pack}, "n": n(1)}]
-    marker = {**key(pk, f"{bucket_key}#s"), "m": {"M": {}}, "n": n(1), "split": {"BOOL": True}}
+        return [{**key(pk, f"{bucket_key}#s"), "m": {"M": pack}, "n": n(version)}]
+    marker = {**key(pk, f"{bucket_key}#s"), "m": {"M": {}}, "n": n(version), "split": {"BOOL": True}}
     return [marker] + [
-        {**key(pk, f"{bucket_key}#{name}"), "s": {"B": blob}, "n": n(1)} for name, blob in sketches.items()
+        {**key(pk, f"{bucket_key}#{name}"), "s": {"B": blob}, "n": n(version)}
+        for name, blob in sketches.items()
     ]
 
 
