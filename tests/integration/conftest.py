@@ -14,18 +14,13 @@ import pytest
 from ghostid_local import dynamodb_local
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.tables import create_tables
+from ghostid_local.target import TABLE_ENV
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE_ENV = {
-    "SESSIONS_TABLE": "LoginSessionsTable",
-    "SITES_TABLE": "SitesTable",
-    "EVENTS_TABLE": "EventsTable",
-    "ROLLUPS_TABLE": "RollupsTable",
-}
 
 
 @pytest.fixture(scope="session")

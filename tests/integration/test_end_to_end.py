@@ -9,72 +9,32 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from ghostid import timeutil
-from ghostid_local import cli, serve
-from ghostid_local.gateway import make_gateway
-from ghostid_local.streams import StreamPoller, stream_sources
+from ghostid_local import cli
 
 from tests.support import reference, traffic
-from tests.support.scenario import NOW, NOW_MS, stored_events, stored_items
+from tests.support.scenario import NOW, stored_events, stored_items
+from tests.support.stack import Stack, local_stack
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Stack:
-    url: str
-    poller: StreamPoller
-    dead_letters: list[dict[str, Any]]
-    tables: dict[str, str]
-
-    def get(self, path: str, token: str | None) -> tuple[int, Any]:
-        request = urllib.request.Request(self.url + path)
-        if token is not None:
-            request.add_header("Cookie", f"theme=dark; session={token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
 
 
 @pytest.fixture
 def stack(
     local_aws_env: dict[str, str], cfn_template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Stack]:
-    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-    monkeypatch.setenv("DDB_ENDPOINT", os.environ["AWS_ENDPOINT_URL_DYNAMODB"])  # what `ghostid` talks to
-    union, per_function = serve.combined_environment(cfn_template, local_aws_env)
-    for name, value in union.items():
-        monkeypatch.setenv(name, value)
-    functions = serve.load_functions(cfn_template, per_function)
-    gateway = make_gateway(cfn_template, {fid: f.invoke for fid, f in functions.items()}, port=0)
-    threading.Thread(target=gateway.serve_forever, daemon=True).start()
-    source = stream_sources(cfn_template)[0]
-    dead: list[dict[str, Any]] = []
-    poller = StreamPoller(
-        functions[source.function_id].invoke,
-        source,
-        local_aws_env[source.table_id],
-        dynamodb=boto3.client("dynamodb"),
-        streams=boto3.client("dynamodbstreams"),
-        sink=dead.append,
-    )
-    host, port = gateway.server_address[:2]
-    yield Stack(f"http://{host!s}:{port}", poller, dead, local_aws_env)
-    gateway.shutdown()
-    gateway.server_close()
+    with local_stack(local_aws_env, cfn_template, monkeypatch) as running:
+        yield running
+
+
+def get(stack: Stack, path: str, token: str | None) -> tuple[int, Any]:
+    headers = [("Cookie", f"theme=dark; session={token}")] if token is not None else []
+    reply = stack.request("GET", path, headers=headers)
+    return reply.status, reply.body
 
 
 def ghostid(*args: str) -> tuple[int, str, str]:
@@ -111,12 +71,12 @@ def test_import_fold_and_serve_match_reference(stack: Stack, tmp_path: Path) -> 
     assert len(stored) == len(events)
 
     for time_range in ("24h", "7d", "30d"):
-        status, body = stack.get(f"/api/stats?siteId=4&timeRange={time_range}", token)
+        status, body = get(stack, f"/api/stats?siteId=4&timeRange={time_range}", token)
         assert status == 200
         assert body == reference.stats(stored, time_range, NOW)
-    assert stack.get("/api/stats?siteId=4", token)[1]["time_range"] == "7d"
+    assert get(stack, "/api/stats?siteId=4", token)[1]["time_range"] == "7d"
     for session_id in sorted({e["session_id"] for e in stored})[::7]:
-        status, body = stack.get(f"/api/session/{session_id}?siteId=4", token)
+        status, body = get(stack, f"/api/session/{session_id}?siteId=4", token)
         assert status == 200
         assert body == reference.session(stored, session_id)
 
@@ -149,14 +109,14 @@ def test_every_error_status_over_http(stack: Stack) -> None:
         ("/api/nothing-here", token, 404, "not_found"),
     ]
     for path, cookie, status, code in cases:
-        got_status, body = stack.get(path, cookie)
+        got_status, body = get(stack, path, cookie)
         assert (got_status, body["error"]["code"]) == (status, code), path
         assert body["error"]["message"]
 
 
 def test_new_events_show_up_in_stats(stack: Stack, tmp_path: Path) -> None:
     token = setup_site()
-    assert stack.get("/api/stats?siteId=4&timeRange=24h", token)[1]["overview"]["total_events"] == 0
+    assert get(stack, "/api/stats?siteId=4&timeRange=24h", token)[1]["overview"]["total_events"] == 0
     event = {
         "session_id": "gs_live",
         "ghost_vid": "gv_live",
@@ -168,7 +128,7 @@ def test_new_events_show_up_in_stats(stack: Stack, tmp_path: Path) -> None:
     }
     ghostid("import", "--site", "4", str(write_ndjson(tmp_path / "one.ndjson", [event])))
     stack.poller.drain(timeout=30)
-    overview = stack.get("/api/stats?siteId=4&timeRange=24h", token)[1]["overview"]
+    overview = get(stack, "/api/stats?siteId=4&timeRange=24h", token)[1]["overview"]
     assert overview == {
         "unique_visitors": 1,
         "sessions": 1,
@@ -177,7 +137,7 @@ def test_new_events_show_up_in_stats(stack: Stack, tmp_path: Path) -> None:
         "identified_visitors": 1,
         "hot_leads": 1,
     }
-    body = stack.get("/api/session/gs_live?siteId=4", token)[1]
+    body = get(stack, "/api/session/gs_live?siteId=4", token)[1]
     assert body["identified_user_id"] == "live@example.com"
 
 

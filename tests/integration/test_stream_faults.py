@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 import pytest
 from ghostid.dal import client as client_module
+from ghostid.dal import events as events_dal
 from ghostid.logic import consumer
 from ghostid.models.sites import LeadRules
 from ghostid.settings import events_table
@@ -112,19 +113,7 @@ def new_site(seed: int, visitors: int) -> tuple[int, list[dict[str, Any]]]:
 
 def stored_items_of(site: int) -> list[dict[str, Any]]:
     """The site's raw event items (test-only scan)."""
-    client = boto3.client("dynamodb")
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {
-        "TableName": events_table(),
-        "FilterExpression": "site_id = :s",
-        "ExpressionAttributeValues": {":s": {"N": str(site)}},
-    }
-    while True:
-        page = client.scan(**request)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(events_dal.scan_site_items(site), key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
 
 
 # ------------------------------------------------------------------ chaos through the real poller

@@ -10,15 +10,10 @@ import boto3
 import pytest
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.tables import create_tables
+from ghostid_local.target import TABLE_ENV
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE_ENV = {
-    "SESSIONS_TABLE": "LoginSessionsTable",
-    "SITES_TABLE": "SitesTable",
-    "EVENTS_TABLE": "EventsTable",
-    "ROLLUPS_TABLE": "RollupsTable",
-}
 
 
 @pytest.fixture

@@ -25,11 +25,11 @@ from ghostid.models.sites import Site
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext
 from ghostid_local.tables import create_tables
+from ghostid_local.target import TABLE_ENV
 from moto import mock_aws
 
 from tests.support import lambdas
 from tests.support.scenario import stored_items
-from tests.unit.conftest import TABLE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW_MS = 1_773_163_200_000  # 2026-03-10T17:20:00.000Z
