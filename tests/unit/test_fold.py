@@ -134,8 +134,7 @@ def test_largest_items_stay_far_below_400_kb_for_a_huge_site() -> None:
     largest = max(item_size(item_after(action)) for action in _delta_actions(4, day))
     assert largest < 100 * 1024, largest  # names and values of the fullest page shard (an upper bound)
 
-    visitors = sketches.add_all(None, (f"gv_{n:07d}_{n * 7919:08x}" for n in range(1_000_000)))
-    assert visitors is not None
+    visitors = sketches.of(f"gv_{n:07d}_{n * 7919:08x}" for n in range(1_000_000))
     assert len(visitors) < 9 * 1024
     assert abs(sketches.union_estimate([visitors]) - 1_000_000) / 1_000_000 < 0.02
 

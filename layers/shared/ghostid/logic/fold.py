@@ -216,8 +216,3 @@ def counters_sort_key(granularity: Granularity, index: int) -> str:
 
 def pages_sort_key(granularity: Granularity, index: int, shard: int) -> str:
     return f"{bucket_key(granularity, index)}#p#{shard:02d}"
-
-
-def sketch_sort_key(granularity: Granularity, index: int, kind: str) -> str:
-    """kind: `u#v` visitors, `u#i` identified, `u#h` hot leads, `g#<country>` visitors from a country."""
-    return f"{bucket_key(granularity, index)}#{kind}"

@@ -15,24 +15,6 @@ def _ds() -> Any:
     return datasketches
 
 
-def add_all(serialized: bytes | None, values: Iterable[str]) -> bytes | None:
-    """`serialized` with `values` added; None when nothing changed (so the caller can skip the write)."""
-    ds = _ds()
-    sketch = (
-        ds.hll_sketch.deserialize(serialized)
-        if serialized
-        else ds.hll_sketch(HLL_LG_K, ds.tgt_hll_type.HLL_4)
-    )
-    before = sketch.get_estimate() if serialized else None
-    for value in values:
-        sketch.update(value)
-    # Serialized bytes are not canonical (coupon order varies), but the estimate moves on every change.
-    if sketch.is_empty() or sketch.get_estimate() == before:
-        return None
-    updated: bytes = sketch.serialize_compact()
-    return updated
-
-
 def union_estimate(serialized: Iterable[bytes]) -> int:
     """Distinct count of the union; exact (rounded coupon estimate) for small sets."""
     ds = _ds()

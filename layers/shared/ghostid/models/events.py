@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -98,12 +98,3 @@ class StoredEvent(Event):
 
     site_id: int = Field(ge=1)
     event_id: Id
-
-
-def event_fields() -> set[str]:
-    return set(Event.model_fields)
-
-
-def to_json_line(event: Event) -> str:
-    data: dict[str, Any] = event.model_dump(exclude_none=True)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
