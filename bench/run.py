@@ -127,6 +127,7 @@ def _ingest(meter: Any) -> dict[str, float]:
     """Write cost per event: the event item and everything the consumer writes, in stream batches."""
     from ghostid.dal.rollups import write_items
     from ghostid.logic.rebuild import rollup_items
+    from ghostid.logic.stats import refresh_answers
     from ghostid.models.sites import LeadRules
     from ghostid.timeutil import now_ms
 
@@ -154,10 +155,17 @@ def _ingest(meter: Any) -> dict[str, float]:
     _each_parallel(put_event_item, small)
     for start in range(0, len(small), 100):
         handler({"Records": _records(small[start : start + 100])}, _context("RollupFunction"))
-    large = _stored(LARGE, _traffic(visitors=36_000, days=30, seed=LARGE, end_ms=now))
+    large = _stored(LARGE, _traffic(visitors=37_000, days=30, seed=LARGE, end_ms=now))
+    assert len(large) >= 200_000, len(large)
     _bulk_events(large)
     write_items(rollup_items(LARGE, large, LeadRules(), now))
     meter.reset()
+    # What the consumer's answers refresh costs once per batch on a site this size (reads consistent).
+    refresh_answers(LARGE, now)
+    used = meter.reset()
+    out["answers_refresh_requests_large"] = used.total_requests
+    out["answers_refresh_rcu_large"] = round(used.rcu, 2)
+    out["answers_refresh_wcu_large"] = round(used.wcu, 2)
     out["small_site_events"] = len(small)
     out["large_site_events"] = len(large)
     return out
@@ -218,9 +226,14 @@ def _http(route: str, query: dict[str, str], token: str, path_id: str | None = N
 
 
 def _reads(meter: Any, token: str) -> dict[str, float]:
+    from ghostid.dal.answers import bump_version, get_current_answers
+    from ghostid.logic.stats import refresh_answers
+    from ghostid.timeutil import now_ms
     from ghostid_local.lambda_context import load_handler_from_file
 
     stats = load_handler_from_file(ROOT / "functions" / "stats", "app.lambda_handler", "bench_stats")
+    for site_id in (SMALL, LARGE):  # in case the hour turned since the consumer last answered
+        refresh_answers(site_id, now_ms())
     out: dict[str, float] = {}
     medians: dict[int, float] = {}
     for site_id in (SMALL, LARGE):
@@ -236,6 +249,16 @@ def _reads(meter: Any, token: str) -> dict[str, float]:
             out[f"stats_rcu_per_call_{time_range}_{label}"] = round(used.rcu, 2)
         event = _http("/api/stats", {"siteId": str(site_id), "timeRange": "30d"}, token)
         medians[site_id] = _median_seconds(partial(stats, event, _context("StatsFunction")), 25)
+        # The same call while the answers are behind (a batch landed since): it folds the window itself.
+        label = "small" if site_id == SMALL else "large"
+        version = bump_version(site_id)
+        meter.reset()
+        assert stats(event, _context("StatsFunction"))["statusCode"] == 200
+        used = meter.reset()
+        out[f"stats_requests_per_call_30d_{label}_uncached"] = used.total_requests
+        out[f"stats_rcu_per_call_30d_{label}_uncached"] = round(used.rcu, 2)
+        assert get_current_answers(site_id) is None, version
+        refresh_answers(site_id, now_ms())
     for time_range in ("24h", "7d", "30d"):
         out[f"stats_requests_per_call_{time_range}"] = max(
             out[f"stats_requests_per_call_{time_range}_small"],

@@ -1,4 +1,4 @@
-"""Test-wide environment: no real AWS, Powertools quiet, X-Ray off."""
+"""Test-wide environment: no real AWS, Powertools quiet."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ os.environ.update(
     AWS_REGION="us-east-1",
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
-    POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_SERVICE_NAME="ghostid-analytics",
     POWERTOOLS_METRICS_NAMESPACE="GhostIDTest",
     POWERTOOLS_DEV="false",

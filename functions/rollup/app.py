@@ -16,8 +16,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ghostid import timeutil
 from ghostid.dal.events import item_to_event
-from ghostid.logic import consumer
-from ghostid.observability import logger, metrics, tracer
+from ghostid.logic import consumer, stats
+from ghostid.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
@@ -31,7 +31,6 @@ def touched_session(record: DynamoDBRecord) -> tuple[int, str] | None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with processor(records=event["Records"], handler=touched_session):
@@ -46,6 +45,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("folded", extra={"site_id": site_id, **report.__dict__})
         metrics.add_metric(name="CellsChanged", unit=MetricUnit.Count, value=report.cells_changed)
         metrics.add_metric(name="CellConflicts", unit=MetricUnit.Count, value=report.conflicts)
+        stats.refresh_answers(site_id, now)  # also after a no-op replay: it may follow a crash
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=len(event["Records"]))
     metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=len(processor.fail_messages))
     return dict(processor.response())

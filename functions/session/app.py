@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
-from ghostid.http import api_entry_point, create_resolver, json_response, parse_params
+from ghostid.http import Response, api_entry_point, create_resolver, json_response, parse_params
 from ghostid.logic import auth, session
 from ghostid.models.api import SessionQuery
-from ghostid.observability import metrics, tracer
+from ghostid.observability import metrics
 
 app = create_resolver()
 
 
 @app.get("/api/session/<session_id>")
-@tracer.capture_method
-def get_session(session_id: str) -> Response[str]:
+def get_session(session_id: str) -> Response:
     user_id = auth.authenticate(app.current_event.cookies)
     params = {**(app.current_event.query_string_parameters or {}), "session_id": session_id}
     query = parse_params(SessionQuery, params)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from ghostid import timeutil
-from ghostid.http import api_entry_point, create_resolver, json_response, parse_params
+from ghostid.http import Response, api_entry_point, create_resolver, json_response, parse_params
 from ghostid.logic import auth, stats
 from ghostid.models.api import StatsQuery
-from ghostid.observability import metrics, tracer
+from ghostid.observability import metrics
 
 app = create_resolver()
 
 
 @app.get("/api/stats")
-@tracer.capture_method
-def get_stats() -> Response[str]:
+def get_stats() -> Response:
     user_id = auth.authenticate(app.current_event.cookies)
     query = parse_params(StatsQuery, app.current_event.query_string_parameters or {})
     auth.authorize(user_id, query.site_id)

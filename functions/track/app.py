@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from ghostid import timeutil
-from ghostid.http import api_entry_point, create_resolver, json_response
+from ghostid.http import Response, api_entry_point, create_resolver, json_response
 from ghostid.logic import collector
-from ghostid.observability import logger, metrics, tracer
+from ghostid.observability import logger, metrics
 
+# ua-parser's rules are built by the first POST, not during init: they cost about as much import
+# time as boto3 itself (README, "Cold import"); the preflight and the read functions never need them.
 app = create_resolver()
-collector.warm_up()  # ua-parser's rules are built during init, not on the first event
 
 
 def _header(name: str) -> str | None:
@@ -24,8 +24,7 @@ def _query(name: str) -> str | None:
 
 
 @app.post("/api/track")
-@tracer.capture_method
-def track() -> Response[str]:
+def track() -> Response:
     event = app.current_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
@@ -50,8 +49,7 @@ def track() -> Response[str]:
 
 
 @app.route("/api/track", method="OPTIONS")
-@tracer.capture_method
-def track_preflight() -> Response[str]:
+def track_preflight() -> Response:
     headers = collector.preflight(_header("origin"), _query("siteId"))
     metrics.add_metric(name="TrackPreflights", unit=MetricUnit.Count, value=1)
     return Response(status_code=204, headers={**headers, "Cache-Control": "no-store"}, body="")

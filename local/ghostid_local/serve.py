@@ -45,7 +45,6 @@ def local_aws_environment(endpoint: str) -> None:
         os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch: keep the console readable
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from ghostid.dal.events import item_to_event
 from ghostid.logic import importer, session, stats
+from ghostid.timeutil import window_for
 
 from tests.support import reference
 
@@ -44,6 +45,8 @@ def assert_matches_reference(events: list[dict[str, Any]], site: int = SITE) -> 
         got = stats.site_stats(site, time_range, NOW_MS).model_dump()
         expected = reference.stats(events, time_range, NOW)
         assert got == expected, (time_range, got, expected)
+        live = stats.live_stats(site, window_for(time_range, NOW_MS)).model_dump()  # bypasses the answers
+        assert live == expected, (time_range, live, expected)
     for session_id in sorted({e["session_id"] for e in events}):
         got = session.site_session(site, session_id).model_dump()
         assert got == reference.session(events, session_id), session_id

@@ -166,12 +166,12 @@ def test_unknown_route_is_404_envelope(site: Any) -> None:
 
 
 def test_crash_is_500_with_request_id_and_no_internals(site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ghostid.dal import rollups
+    from ghostid.dal import answers
 
     def boom(*_: Any) -> Any:
         raise RuntimeError("RollupsTable exploded: secret detail")
 
-    monkeypatch.setattr(rollups, "query_window", boom)
+    monkeypatch.setattr(answers, "get_current_answers", boom)
     message = assert_error(stats({"siteId": "4"}), 500, "internal")
     assert "RollupsTable" not in message and "secret" not in message and "request id" in message
 

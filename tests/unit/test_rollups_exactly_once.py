@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -163,3 +164,103 @@ def test_the_shipped_stream_event_folds_into_the_reference_numbers() -> None:
     assert lambdas.deliver(batch["Records"]) == {"batchItemFailures": []}
     assert lambdas.deliver(batch["Records"]) == {"batchItemFailures": []}  # a redelivery changes nothing
     assert_matches_reference(stored_events(stored_items()))
+
+
+def test_a_redelivery_writes_nothing() -> None:
+    """Everything the consumer writes is a change: folding current sessions again is reads only."""
+    from ghostid.dal import client
+    from ghostid.logic import consumer
+    from ghostid.models.sites import LeadRules
+
+    items, events = load(seed=10, visitors=12)
+    for batch in batches(records(items), 50):
+        lambdas.deliver(batch)
+    writes: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        if model.name in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"):
+            writes.append(model.name)
+
+    hooks = client.dynamodb().meta.events
+    hooks.register("before-call.dynamodb.*", count)
+    try:
+        consumer.fold_sessions(4, {e["session_id"] for e in events}, LeadRules(), NOW_MS)
+    finally:
+        hooks.unregister("before-call.dynamodb.*", count)
+    assert writes == []
+    visitor_items = [i for i in stored_items("RollupsTable") if "#V#" in i["pk"]["S"] and i["sk"]["S"] == "v"]
+    assert visitor_items  # identified visitors and hot leads have one
+    assert all({"uid", "hd"} & set(item) for item in visitor_items)  # nobody else needs one
+    assert_matches_reference(events)
+
+
+def test_session_ids_that_extend_each_other_keep_their_own_cells() -> None:
+    """Cells live in the visitor's partition under `c#<session>#<hour>`; session ids may hold `#`."""
+    start = NOW.replace(minute=0, second=0, microsecond=0)
+    sessions = ["gs", "gs#1", "gs#1#7", "gs#17", "gs#1#"]
+    traffic_events = [
+        {
+            "session_id": session,
+            "ghost_vid": "gv_shared",
+            "type": "pageview" if n % 3 else "custom_event",
+            "event_name": "cta_clicked",
+            "page": ["/", "/pricing", "/docs"][n % 3],
+            "timestamp": (start - timedelta(hours=7 * s + n, minutes=n)).isoformat().replace("+00:00", "Z"),
+            "event_id": f"e{s}_{n}",
+            "country": "Canada",
+        }
+        for s, session in enumerate(sessions)
+        for n in range(s + 2)
+    ]
+    import_traffic(traffic_events)
+    items = stored_items()
+    events = stored_events(items)
+    rng = random.Random(11)
+    for _ in range(2):  # each session alone, in any order, twice
+        for session in rng.sample(sessions, len(sessions)):
+            lambdas.deliver(records([i for i in items if i["session_id"]["S"] == session]))
+    assert_matches_reference(events)
+    cells = [i for i in stored_items("RollupsTable") if i["sk"]["S"].startswith("c#")]
+    assert len(cells) == sum(
+        len({(e["timestamp"][:13]) for e in events if e["session_id"] == s}) for s in sessions
+    )
+
+
+def test_a_visitor_made_hot_by_two_consumers_at_once_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each session alone scores 20 (< 30), both 40. Consumer B folds session 2 entirely between
+    consumer A's read of session 1 and A's transaction: B sees one session, A's read after its own
+    transaction sees both, so A does the reach-back into the hot-lead sketches."""
+    from ghostid.logic import consumer
+    from ghostid.models.sites import LeadRules
+
+    start = NOW.replace(minute=0, second=0, microsecond=0)
+    import_traffic(
+        [
+            {
+                "session_id": f"gs_{s}",
+                "ghost_vid": "gv_two",
+                "type": "pageview",
+                "page": "/pricing",
+                "timestamp": (start - timedelta(days=s - 1, hours=1, minutes=n))
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "event_id": f"e{s}_{n}",
+            }
+            for s in (1, 2)
+            for n in (1, 2)
+        ]
+    )
+    events = stored_events(stored_items())
+    real = rollups_dal.apply_cell_changes
+    nested = {"done": False}
+
+    def b_first(site_id: int, changes: Any) -> None:
+        if not nested["done"]:
+            nested["done"] = True
+            consumer.fold_sessions(site_id, {"gs_2"}, LeadRules(), NOW_MS)  # consumer B, all of it
+        real(site_id, changes)
+
+    monkeypatch.setattr(rollups_dal, "apply_cell_changes", b_first)
+    consumer.fold_sessions(4, {"gs_1"}, LeadRules(), NOW_MS)  # consumer A
+    assert nested["done"]
+    assert_matches_reference(events)  # one hot lead in every range

@@ -620,16 +620,19 @@ def test_site_flags_round_trip() -> None:
     assert sites_dal.get_site(SITE) == Site(site_id=SITE, domain=DOMAIN, extra_domains=("localhost:3000",))
 
 
-def test_read_handlers_never_load_the_user_agent_parser() -> None:
+def test_handler_imports_stay_light() -> None:
+    """A cold start imports no User-Agent parser (the first POST builds it), no botocore session (the
+    first DynamoDB call loads it), no X-Ray SDK and no Powertools event handler (README, "Cold import")."""
     code = (
         "import sys\n"
         "from ghostid_local.lambda_context import load_handler_from_file\n"
         "from pathlib import Path\n"
-        "for name in ('stats', 'session'):\n"
+        "for name in ('stats', 'session', 'track', 'rollup'):\n"
         "    load_handler_from_file(Path('functions') / name, 'app.lambda_handler', 'fn_' + name)\n"
-        "assert 'ua_parser' not in sys.modules and 'ghostid.logic.useragent' not in sys.modules\n"
-        "load_handler_from_file(Path('functions/track'), 'app.lambda_handler', 'fn_track')\n"
-        "assert 'ua_parser' in sys.modules\n"
+        "heavy = ('ua_parser', 'ghostid.logic.useragent', 'botocore.session', 'boto3', 'aws_xray_sdk',\n"
+        "         'aws_lambda_powertools.event_handler')\n"
+        "loaded = [name for name in heavy if name in sys.modules]\n"
+        "assert not loaded, loaded\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(["layers/shared", "local", "."])}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)

@@ -1,18 +1,162 @@
-"""The HTTP edge shared by the API functions: one resolver factory and the one error → response mapping."""
+"""The HTTP edge shared by the API functions: a small router for API Gateway HTTP API (payload 2.0)
+events, one resolver factory and the one error → response mapping.
+
+The router is ours, not Powertools' event handler: importing `aws_lambda_powertools.event_handler`
+loads every resolver it ships (AppSync with asyncio, Bedrock, VPC Lattice, ...), the data classes of
+some forty event sources and its OpenAPI machinery: about a third of an API function's cold import,
+for the four routes these functions serve. Matching and the response shape are those of its
+`APIGatewayHttpResolver` as we used it (no CORS, compression or validation there either).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from ghostid.errors import GhostIdError, InvalidParameter, NotFound
-from ghostid.observability import logger, metrics, tracer
+from ghostid.errors import GhostIdError, InvalidParameter
+from ghostid.observability import logger, metrics
+
+# --- routing ---------------------------------------------------------------------------------------
+
+
+class Response:
+    """What a route returns: status, text body and headers (`content_type` sets Content-Type)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.headers = dict(headers or {})
+        if content_type:
+            self.headers.setdefault("Content-Type", content_type)
+
+
+class Headers(Mapping[str, str]):
+    """Request headers by name, whatever its case (API Gateway passes them on in lower case)."""
+
+    def __init__(self, headers: Mapping[str, str] | None) -> None:
+        self._headers = {name.lower(): value for name, value in (headers or {}).items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+
+class HttpEvent:
+    """The parts of a payload 2.0 event the routes read."""
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.raw_event = event
+        context = event.get("requestContext") or {}
+        self.http_method = str((context.get("http") or {}).get("method", "")).upper()
+        path = str(event.get("rawPath") or "/")
+        stage = context.get("stage")
+        if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+            path = path[len(stage) + 1 :]  # a named stage's prefix, as Powertools strips it
+        self.path = path
+        self.headers = Headers(event.get("headers"))
+        self.cookies: list[str] = event.get("cookies") or []
+        self.query_string_parameters: dict[str, str] | None = event.get("queryStringParameters")
+        self.body: str | None = event.get("body")
+        self.is_base64_encoded = bool(event.get("isBase64Encoded"))
+
+
+RouteFunction = Callable[..., Response]
+F = TypeVar("F", bound=RouteFunction)
+E = TypeVar("E", bound=Callable[[Any], Response])
+# A path parameter (`<name>`) is one non-empty path segment: the characters Powertools allows there.
+_PARAMETER = re.compile(r"<(\w+)>")
+_SEGMENT = r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+"
+
+
+class RouteNotFound(Exception):
+    """No route for the request's method and path (goes to the `not_found` handler)."""
+
+
+class HttpResolver:
+    """Routes a payload 2.0 event to the function registered for its method and path; what a route
+    raises goes to the handler registered for the nearest class of the exception."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], RouteFunction]] = []
+        self._error_handlers: dict[type[Exception], Callable[[Any], Response]] = {}
+        self.current_event = HttpEvent({})
+        self.lambda_context: LambdaContext | None = None
+
+    def route(self, rule: str, method: str) -> Callable[[F], F]:
+        """Registers a route; `<name>` in `rule` matches one path segment, passed as argument `name`."""
+        parts = _PARAMETER.split(rule)  # fixed text, parameter name, fixed text, ...
+        pattern = "".join(f"(?P<{p}>{_SEGMENT})" if n % 2 else re.escape(p) for n, p in enumerate(parts))
+
+        def register(function: F) -> F:
+            self._routes.append((method.upper(), re.compile(f"^{pattern}$"), function))
+            return function
+
+        return register
+
+    def get(self, rule: str) -> Callable[[F], F]:
+        return self.route(rule, "GET")
+
+    def post(self, rule: str) -> Callable[[F], F]:
+        return self.route(rule, "POST")
+
+    def exception_handler(self, kind: type[Exception]) -> Callable[[E], E]:
+        def register(handler: E) -> E:
+            self._error_handlers[kind] = handler
+            return handler
+
+        return register
+
+    def not_found(self, handler: E) -> E:
+        return self.exception_handler(RouteNotFound)(handler)
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        """The payload 2.0 response for `event`."""
+        self.current_event = HttpEvent(event)
+        self.lambda_context = context
+        try:
+            response = self._dispatch()
+        except Exception as error:
+            handler = next(
+                (self._error_handlers[k] for k in type(error).__mro__ if k in self._error_handlers), None
+            )
+            if handler is None:
+                raise
+            response = handler(error)
+        return {
+            "statusCode": response.status_code,
+            "body": response.body,
+            "isBase64Encoded": False,
+            "headers": response.headers,
+            "cookies": [],
+        }
+
+    def _dispatch(self) -> Response:
+        request = self.current_event
+        for method, pattern, function in self._routes:
+            if method == request.http_method and (match := pattern.match(request.path)):
+                return function(**match.groupdict())
+        raise RouteNotFound(f"{request.http_method} {request.path}")
+
+
+# --- the API functions' edge -----------------------------------------------------------------------
+
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
@@ -25,7 +169,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 def json_response(
     status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
-) -> Response[str]:
+) -> Response:
     payload = body.model_dump_json() if isinstance(body, BaseModel) else _dumps(body)
     return Response(
         status_code=status, content_type=JSON, body=payload, headers={**READ_HEADERS, **(headers or {})}
@@ -56,25 +200,25 @@ def parse_params(model: type[M], params: dict[str, Any]) -> M:
         raise InvalidParameter(PARAMETER_HELP.get(name, f"{name} is invalid.")) from None
 
 
-def create_resolver() -> APIGatewayHttpResolver:
+def create_resolver() -> HttpResolver:
     """A resolver whose every error, including unknown routes and crashes, uses PRODUCT §1's envelope."""
-    app = APIGatewayHttpResolver()
+    app = HttpResolver()
 
-    @app.exception_handler(GhostIdError)  # type: ignore[untyped-decorator]
-    def handle_domain_error(error: GhostIdError) -> Response[str]:
+    @app.exception_handler(GhostIdError)
+    def handle_domain_error(error: GhostIdError) -> Response:
         logger.info("request rejected", extra={"status": error.status, "code": error.code})
         metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
         return json_response(error.status, error_body(error.code, error.message))
 
     @app.not_found
-    def handle_not_found(_: NotFound | Exception) -> Response[str]:
+    def handle_not_found(_: RouteNotFound) -> Response:
         metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
         return json_response(
             404, error_body("not_found", "No such route: see the API reference in the README.")
         )
 
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-    def handle_crash(error: Exception) -> Response[str]:
+    @app.exception_handler(Exception)
+    def handle_crash(error: Exception) -> Response:
         request_id = app.lambda_context.aws_request_id if app.lambda_context else "unknown"
         logger.exception("unhandled error", extra={"request_id": request_id})
         metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
@@ -84,11 +228,10 @@ def create_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def api_entry_point(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The Lambda handler of an API function: correlation ids from the request, tracing and metrics."""
+def api_entry_point(app: HttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of an API function: correlation ids from the request, and metrics."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-    @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)

@@ -32,20 +32,37 @@ class CellConflict(Exception):
     """Another consumer replaced one of these cells first: recompute them and try again."""
 
 
-def cells_partition(site_id: int, session_id: str) -> str:
-    return f"{site_id}#S#{session_id}"
-
-
 def visitor_partition(site_id: int, visitor: str) -> str:
+    """A visitor's partition: its session cells (`c#<session>#<hour>`) and its visitor item (`v`)."""
     return f"{site_id}#V#{visitor}"
+
+
+VISITOR_SK = "v"
+CELL_PREFIX = "c#"
+
+
+def cell_sort_key(session_id: str, hour: int) -> str:
+    return f"{CELL_PREFIX}{session_id}#{hour}"
+
+
+def split_cell_sort_key(sk: str) -> tuple[str, int]:
+    """(session id, hour) of a cell's sort key (session ids may hold `#`; the hour never does)."""
+    session_id, hour = sk[len(CELL_PREFIX) :].rsplit("#", 1)
+    return session_id, int(hour)
+
+
+def legacy_cells_partition(site_id: int, session_id: str) -> str:
+    """Where cells were kept before they moved into visitor partitions (only `rebuild` still deletes it)."""
+    return f"{site_id}#S#{session_id}"
 
 
 # --- reads for the API -------------------------------------------------------------------------
 
 
-def query_window(site_id: int, window: Window) -> Iterator[dict[str, Any]]:
+def query_window(site_id: int, window: Window, consistent: bool = False) -> Iterator[dict[str, Any]]:
     """Every rollup item of the window's buckets: one Query (more pages only for very large sites)."""
     request: dict[str, Any] = {
+        "ConsistentRead": consistent,
         "TableName": rollups_table(),
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
         "ExpressionAttributeValues": {
@@ -62,7 +79,7 @@ def get_identity(site_id: int, visitor: str) -> str | None:
         dynamodb()
         .get_item(
             TableName=rollups_table(),
-            Key=key(visitor_partition(site_id, visitor), "v"),
+            Key=key(visitor_partition(site_id, visitor), VISITOR_SK),
             ProjectionExpression="uid",
         )
         .get("Item")
@@ -73,24 +90,32 @@ def get_identity(site_id: int, visitor: str) -> str | None:
 # --- session cells -------------------------------------------------------------------------------
 
 
-def query_cells(site_id: int, session_id: str) -> dict[str, StoredCell]:
+def query_cells(site_id: int, session_id: str, visitors: Iterable[str]) -> dict[str, StoredCell]:
+    """The session's stored cells, from the partitions of the visitors its events name (cell key →)."""
     cells: dict[str, StoredCell] = {}
-    request: dict[str, Any] = {
-        "TableName": rollups_table(),
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": cells_partition(site_id, session_id)}},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = dynamodb().query(**request)
-        for item in page.get("Items", []):
-            cell_key = item["sk"]["S"]
-            cells[cell_key] = StoredCell(
-                session_id, Cell.decode(cell_key, item["d"]["S"]), int(item["v"]["N"])
-            )
-        if "LastEvaluatedKey" not in page:
-            return cells
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    prefix = cell_sort_key(session_id, 0)[:-1]
+    for visitor in visitors:
+        request: dict[str, Any] = {
+            "TableName": rollups_table(),
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": visitor_partition(site_id, visitor)},
+                ":prefix": {"S": prefix},
+            },
+            "ConsistentRead": True,
+        }
+        for item in query_all(request):
+            hour = item["sk"]["S"][len(prefix) :]
+            if hour.isdigit():  # not a cell of a longer session id that starts with this one
+                cell_key = f"{hour}#{visitor}"
+                cells[cell_key] = StoredCell(
+                    session_id, Cell.decode(cell_key, item["d"]["S"]), int(item["v"]["N"])
+                )
+    return cells
+
+
+def _cell_key(site_id: int, session_id: str, cell: Cell) -> dict[str, Any]:
+    return key(visitor_partition(site_id, cell.visitor), cell_sort_key(session_id, cell.hour))
 
 
 def _cell_action(site_id: int, change: CellChange) -> dict[str, Any]:
@@ -98,7 +123,7 @@ def _cell_action(site_id: int, change: CellChange) -> dict[str, Any]:
     put: dict[str, Any] = {
         "TableName": rollups_table(),
         "Item": {
-            **key(cells_partition(site_id, change.session_id), change.new.key),
+            **_cell_key(site_id, change.session_id, change.new),
             "d": {"S": change.new.encode()},
             "v": n(version + 1),
         },
@@ -145,7 +170,8 @@ def _delta_actions(site_id: int, deltas: Deltas) -> list[dict[str, Any]]:
 def _items_touched(site_id: int, change: CellChange) -> set[SketchKey]:
     deltas = Deltas()
     deltas.add_cell_change(change.old.cell if change.old else None, change.new)
-    touched = {(cells_partition(site_id, change.session_id), change.new.key)}
+    cell = _cell_key(site_id, change.session_id, change.new)
+    touched = {(cell["pk"]["S"], cell["sk"]["S"])}
     for action in _delta_actions(site_id, deltas.compact()):
         k = action["Update"]["Key"]
         touched.add((k["pk"]["S"], k["sk"]["S"]))
@@ -198,106 +224,87 @@ def _numbers(item: dict[str, Any], name: str) -> set[int]:
     return {int(v) for v in item.get(name, {}).get("NS", [])}
 
 
-SESSION_SCORE = "s:"  # one attribute per session with lead-score parts: `s:<session_id>` = "hi,cu"
+# Which identified / hot-lead sketches hold the visitor: hours `ih` / `hh`, days `id` / `hd` (number sets).
+NOTES = ("ih", "id", "hh", "hd")
 
 
-def visitor_state_of(item: dict[str, Any]) -> VisitorState:
-    sessions = {}
-    for name, value in item.items():
-        if name.startswith(SESSION_SCORE):
-            high_intent, custom = value["S"].split(",")
-            sessions[name[len(SESSION_SCORE) :]] = (int(high_intent), int(custom))
-    return VisitorState(
-        sessions=sessions,
-        hours=_numbers(item, "hrs"),
-        days=_numbers(item, "dys"),
-        identity_key=item.get("ik", {}).get("S"),
-        user_id=item.get("uid", {}).get("S"),
-        identified_hours=_numbers(item, "ih"),
-        identified_days=_numbers(item, "id"),
-        hot_hours=_numbers(item, "hh"),
-        hot_days=_numbers(item, "hd"),
-    )
-
-
-def get_visitors(site_id: int, visitors: Iterable[str]) -> dict[str, VisitorState]:
-    keys = [key(visitor_partition(site_id, v), "v") for v in visitors]
-    return {item["pk"]["S"].split("#V#", 1)[1]: visitor_state_of(item) for item in _batch_get(keys)}
-
-
-def score_attributes(sessions: dict[str, tuple[int, int]]) -> dict[str, Any]:
-    return {f"{SESSION_SCORE}{sid}": {"S": f"{hi},{cu}"} for sid, (hi, cu) in sessions.items()}
+def get_visitor(site_id: int, visitor: str) -> VisitorState:
+    """The visitor's state from its whole partition (every cell, and the visitor item): one strongly
+    consistent Query, so it sees every cell committed before it, whichever consumer wrote it."""
+    state = VisitorState()
+    request: dict[str, Any] = {
+        "TableName": rollups_table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": visitor_partition(site_id, visitor)}},
+        "ConsistentRead": True,
+    }
+    for item in query_all(request):
+        sk = item["sk"]["S"]
+        if sk == VISITOR_SK:
+            state.stored_identity_key = item.get("ik", {}).get("S")
+            state.identified_hours, state.identified_days, state.hot_hours, state.hot_days = (
+                _numbers(item, name) for name in NOTES
+            )
+        elif sk.startswith(CELL_PREFIX):
+            session_id, hour = split_cell_sort_key(sk)
+            state.add_cell(session_id, Cell.decode(f"{hour}#{visitor}", item["d"]["S"]))
+    return state
 
 
 def update_visitor(
-    site_id: int,
-    visitor: str,
-    sessions: dict[str, tuple[int, int]],
-    hours: set[int],
-    days: set[int],
-    identity: tuple[str, str] | None = None,
-) -> VisitorState:
-    """One write: sessions' score parts (SET), active buckets (ADD) and, when later than the stored one,
-    the identity (a max-register keyed by event time). Each part is idempotent; returns the state after."""
+    site_id: int, visitor: str, identity: tuple[str, str] | None, notes: dict[str, set[int]]
+) -> None:
+    """One write of the visitor item: the identity when later than the stored one (a max-register keyed by
+    event time) and the new content of the notes that changed (an empty set removes the attribute).
+
+    Notes are only ever set to what is true (sketches merged before), so a concurrent writer's notes
+    overwritten here are merely redone, as no-op merges, the next time the visitor is touched."""
+    sets, removes = [], []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
-    sets, adds = [], []
-    for i, (name, value) in enumerate(score_attributes(sessions).items()):
-        names[f"#s{i}"], values[f":s{i}"] = name, value
-        sets.append(f"#s{i} = :s{i}")
-    for name, numbers in (("hrs", hours), ("dys", days)):
+    for name, numbers in notes.items():
+        names[f"#{name}"] = name
         if numbers:
-            names[f"#{name}"], values[f":{name}"] = name, {"NS": [str(x) for x in sorted(numbers)]}
-            adds.append(f"#{name} :{name}")
+            values[f":{name}"] = {"NS": [str(x) for x in sorted(numbers)]}
+            sets.append(f"#{name} = :{name}")
+        else:
+            removes.append(f"#{name}")
     request: dict[str, Any] = {
         "TableName": rollups_table(),
-        "Key": key(visitor_partition(site_id, visitor), "v"),
-        "ReturnValues": "ALL_NEW",
+        "Key": key(visitor_partition(site_id, visitor), VISITOR_SK),
     }
     if identity:
         sets.append("ik = :ik, uid = :uid")
         values |= {":ik": {"S": identity[0]}, ":uid": {"S": identity[1]}}
         request["ConditionExpression"] = "attribute_not_exists(ik) OR ik < :ik"
-    parts = [f"SET {', '.join(sets)}" if sets else "", f"ADD {', '.join(adds)}" if adds else ""]
+    if not sets and not removes:
+        return
+    parts = [f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else ""]
     request["UpdateExpression"] = " ".join(part for part in parts if part)
     if names:
         request["ExpressionAttributeNames"] = names
-    request["ExpressionAttributeValues"] = values
+    if values:
+        request["ExpressionAttributeValues"] = values
     try:
-        return visitor_state_of(dynamodb().update_item(**request)["Attributes"])
+        dynamodb().update_item(**request)
     except ClientError as error:
         if not identity or error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-    # A later identity was stored meanwhile: keep it, write the rest.
-    return update_visitor(site_id, visitor, sessions, hours, days, None)
+        # A later identity was stored meanwhile: keep it, write the rest.
+        update_visitor(site_id, visitor, None, notes)
 
 
-def record_reach_back(
-    site_id: int, visitor: str, added: dict[str, set[int]], expired_hours: set[int]
-) -> None:
-    """Notes which identified/hot sketches now hold the visitor; forgets hours past the reach-back horizon."""
-    visitor_key = key(visitor_partition(site_id, visitor), "v")
-    added = {name: numbers for name, numbers in added.items() if numbers}
-    if added:
-        names = {f"#n{i}": name for i, name in enumerate(added)}
-        values: dict[str, Any] = {
-            f":n{i}": {"NS": [str(x) for x in sorted(nums)]} for i, nums in enumerate(added.values())
-        }
-        dynamodb().update_item(
-            TableName=rollups_table(),
-            Key=visitor_key,
-            UpdateExpression="ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(added))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-    if expired_hours:
-        dynamodb().update_item(
-            TableName=rollups_table(),
-            Key=visitor_key,
-            UpdateExpression="DELETE #h :old, #ih :old, #hh :old",
-            ExpressionAttributeNames={"#h": "hrs", "#ih": "ih", "#hh": "hh"},
-            ExpressionAttributeValues={":old": {"NS": [str(x) for x in sorted(expired_hours)]}},
-        )
+def visitor_item(
+    site_id: int, visitor: str, identity: tuple[str, str] | None, notes: dict[str, set[int]]
+) -> dict[str, Any] | None:
+    """The visitor item `update_visitor` leaves on an empty table (None: it would not write one)."""
+    item = key(visitor_partition(site_id, visitor), VISITOR_SK)
+    if identity:
+        item |= {"ik": {"S": identity[0]}, "uid": {"S": identity[1]}}
+    for name, numbers in notes.items():
+        if numbers:
+            item[name] = {"NS": [str(x) for x in sorted(numbers)]}
+    return item if len(item) > 2 else None
 
 
 # --- sketches ------------------------------------------------------------------------------------

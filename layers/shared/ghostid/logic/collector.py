@@ -285,10 +285,3 @@ def track(request: TrackRequest, received_ms: int) -> TrackOutcome:
         written = events_dal.put_events(unique, workers=min(16, len(unique)))
     response = TrackResponse(received=len(events), stored=written, duplicates=len(events) - written)
     return TrackOutcome(response, headers)
-
-
-def warm_up() -> None:
-    """Sets up the User-Agent parser now (a Lambda's init phase), not on the first event."""
-    from ghostid.logic import useragent
-
-    useragent.warm_up()

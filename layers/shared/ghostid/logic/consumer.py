@@ -1,11 +1,15 @@
 """Keeps the rollups current for the sessions a stream batch touched (exactly-once in effect).
 
-1. Recompute each touched session's cells from its stored events and replace the stored cells,
-   moving the bucket counters by the difference, in transactions conditioned on the cells' versions.
-2. Raise each visitor's identity (a max-register keyed by event time).
+1. Recompute each touched session's cells from its stored events and replace the stored cells (kept in
+   the partition of their visitor), moving the bucket counters by the difference, in transactions
+   conditioned on the cells' versions.
+2. Read each touched visitor's whole partition (after those transactions): its cells give its
+   lead-score parts, where it was active and its latest identity, so nothing of that is written twice.
 3. Add visitors to the HLL sketches of their buckets, reaching back for identified visitors and
    hot leads into every bucket they were active in. Sketch merges are idempotent, so this step is
    simply redone from the stored state whenever a visitor is touched again.
+4. Write the visitor item only when it changes: a later identity (a max-register keyed by event
+   time) or buckets whose identified / hot sketches now hold the visitor.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def facts_from_item(item: dict[str, Any]) -> EventFacts:
 def plan_session(site_id: int, session_id: str, rules: LeadRules) -> tuple[list[CellChange], list[Cell]]:
     """The cell changes that bring one session's stored cells in line with its stored events."""
     facts = [facts_from_item(i) for i in events_dal.query_session_items(site_id, session_id, consistent=True)]
-    stored = rollups_dal.query_cells(site_id, session_id)
+    stored = rollups_dal.query_cells(site_id, session_id, sorted({f.ghost_vid for f in facts}))
     changes: list[CellChange] = []
     cells: list[Cell] = []
     for cell_key, cell in session_cells(facts, rules).items():
@@ -134,77 +138,42 @@ def update_sketches(
     def add(granularity: Granularity, index: int, name: str, visitor: str) -> None:
         adds[(bucket_partition(site_id, granularity), bucket_key(granularity, index))][name].add(visitor)
 
-    identities: dict[str, tuple[str, str]] = {}
     for cell in cells:
         buckets: tuple[tuple[Granularity, int], ...] = (("H", cell.hour), ("D", day_of_hour(cell.hour)))
         for granularity, index in buckets:
             add(granularity, index, "u#v", cell.visitor)
             for country in cell.countries:
                 add(granularity, index, f"g#{country}", cell.visitor)
-        if cell.identity and (cell.visitor not in identities or cell.identity > identities[cell.visitor]):
-            identities[cell.visitor] = cell.identity
 
     horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
-    active = active_buckets(cells, horizon)
-    scores = session_scores(cells_by_session)
-    stored = rollups_dal.get_visitors(site_id, active)
-
-    def settle(visitor: str) -> VisitorState:
-        """Brings the visitor's score parts, buckets and identity up to date; the state after (ours and
-        others': the last writer of a visitor sees every session's part, so it does the reach-back)."""
-        state = stored.get(visitor, VisitorState())
-        hours, days = active[visitor]
-        changed = {
-            sid: parts for sid, parts in scores.get(visitor, {}).items() if state.sessions.get(sid) != parts
-        }
-        identity = identities.get(visitor)
-        if identity and state.identity_key is not None and identity[0] <= state.identity_key:
-            identity = None  # what is stored is already as late
-        if changed or identity or hours - state.hours or days - state.days:
-            return rollups_dal.update_visitor(
-                site_id, visitor, changed, hours - state.hours, days - state.days, identity
-            )
-        return state
-
-    states = dict(zip(active, _each(settle, active), strict=True))
-    reach_back: dict[str, dict[str, set[int]]] = {}
+    visitors = sorted({cell.visitor for cell in cells})
+    # Read after this batch's cell transactions: of two consumers writing cells of one visitor, the later
+    # one's read sees both, so it does the reach-back every session's score parts call for.
+    states = dict(zip(visitors, _each(lambda v: rollups_dal.get_visitor(site_id, v), visitors), strict=True))
+    targets: dict[str, dict[str, set[int]]] = {}
     for visitor, state in states.items():
-        reach_back[visitor] = reach_back_targets(state, rules, horizon)
-        for name, numbers in reach_back[visitor].items():
-            kind = "u#i" if name.startswith("i") else "u#h"
+        targets[visitor] = reach_back_targets(state, rules, horizon)
+        for name, numbers in targets[visitor].items():
             for index in numbers:
-                add("H" if name.endswith("h") else "D", index, kind, visitor)
+                add("H" if name.endswith("h") else "D", index, REACH_BACK_SKETCH[name], visitor)
     incoming = {bucket: {name: sketches.of(v) for name, v in names.items()} for bucket, names in adds.items()}
     writes = merge_into_sketches(incoming)
 
-    def note_reach_back(entry: tuple[str, VisitorState]) -> None:
-        visitor, state = entry
-        expired = {h for h in state.hours | state.identified_hours | state.hot_hours if h < horizon}
-        rollups_dal.record_reach_back(site_id, visitor, reach_back[visitor], expired)
+    def note(visitor: str) -> None:
+        """After the merges: the visitor item may only claim sketches that already hold the visitor."""
+        state = states[visitor]
+        identity = state.identity
+        if identity and state.stored_identity_key is not None and identity[0] <= state.stored_identity_key:
+            identity = None  # what is stored is already as late
+        rollups_dal.update_visitor(
+            site_id, visitor, identity, changed_notes(state, targets[visitor], horizon)
+        )
 
-    _each(note_reach_back, states.items())
+    _each(note, visitors)
     return writes
 
 
-def session_scores(cells_by_session: dict[str, list[Cell]]) -> dict[str, dict[str, tuple[int, int]]]:
-    """Per visitor, each session's lead-score parts (high-intent pageviews, custom events), when not zero."""
-    scores: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for session_id, cells in cells_by_session.items():
-        for cell in cells:
-            hi, cu = scores[cell.visitor].get(session_id, (0, 0))
-            scores[cell.visitor][session_id] = (hi + cell.high_intent, cu + cell.custom)
-    return {v: {s: p for s, p in by.items() if p != (0, 0)} for v, by in scores.items()}
-
-
-def active_buckets(cells: Iterable[Cell], horizon: int) -> dict[str, tuple[set[int], set[int]]]:
-    """Per visitor, the hours (inside the reach-back horizon) and days its cells cover."""
-    active: dict[str, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
-    for cell in cells:
-        hours, days = active[cell.visitor]
-        days.add(day_of_hour(cell.hour))
-        if cell.hour >= horizon:
-            hours.add(cell.hour)
-    return dict(active)
+REACH_BACK_SKETCH = {"ih": "u#i", "id": "u#i", "hh": "u#h", "hd": "u#h"}
 
 
 def reach_back_targets(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str, set[int]]:
@@ -218,6 +187,25 @@ def reach_back_targets(state: VisitorState, rules: LeadRules, horizon: int) -> d
         result["hh"] = hours - state.hot_hours
         result["hd"] = state.days - state.hot_days
     return result
+
+
+def changed_notes(state: VisitorState, added: dict[str, set[int]], horizon: int) -> dict[str, set[int]]:
+    """The notes (`ih`, `id`, `hh`, `hd`) that change once `added` is noted and hours past the horizon
+    are forgotten: name → its new content."""
+    changed: dict[str, set[int]] = {}
+    stored = {
+        "ih": state.identified_hours,
+        "id": state.identified_days,
+        "hh": state.hot_hours,
+        "hd": state.hot_days,
+    }
+    for name, current in stored.items():
+        new = current | added.get(name, set())
+        if name.endswith("h"):
+            new = {h for h in new if h >= horizon}
+        if new != current:
+            changed[name] = new
+    return changed
 
 
 def merge_into_sketches(incoming: dict[SketchKey, dict[str, bytes]]) -> int:

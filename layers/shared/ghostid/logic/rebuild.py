@@ -13,16 +13,15 @@ from typing import Any
 
 from ghostid.dal import events as events_dal
 from ghostid.dal import rollups as rollups_dal
-from ghostid.dal.codec import key
 from ghostid.logic import sketches
 from ghostid.logic.consumer import (
     PACK_LIMIT,
-    active_buckets,
+    REACH_BACK_SKETCH,
+    changed_notes,
     facts_from_item,
     reach_back_targets,
-    session_scores,
 )
-from ghostid.logic.fold import Cell, Deltas, EventFacts, bucket_partition, session_cells
+from ghostid.logic.fold import Deltas, EventFacts, bucket_partition, session_cells
 from ghostid.models.rollups import VisitorState
 from ghostid.models.sites import LeadRules
 from ghostid.settings import HOURLY_REACH_BACK_HOURS
@@ -56,8 +55,7 @@ def rollup_items(
     horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
     deltas = Deltas()
     items: list[dict[str, Any]] = []
-    cells_by_session: dict[str, list[Cell]] = defaultdict(list)
-    identities: dict[str, tuple[str, str]] = {}
+    states: dict[str, VisitorState] = defaultdict(VisitorState)
     members: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     def add(granularity: Granularity, index: int, name: str, visitor: str) -> None:
@@ -67,55 +65,26 @@ def rollup_items(
         for cell in session_cells(facts, rules).values():
             items.append(rollups_dal.cell_item(site_id, session_id, cell, version))
             deltas.add_cell_change(None, cell)
-            cells_by_session[session_id].append(cell)
+            states[cell.visitor].add_cell(session_id, cell)
             for granularity, index in (("H", cell.hour), ("D", day_of_hour(cell.hour))):
                 add(granularity, index, "u#v", cell.visitor)  # type: ignore[arg-type]
                 for country in cell.countries:
                     add(granularity, index, f"g#{country}", cell.visitor)  # type: ignore[arg-type]
-            if cell.identity and (cell.visitor not in identities or cell.identity > identities[cell.visitor]):
-                identities[cell.visitor] = cell.identity
 
     items += rollups_dal.delta_items(site_id, deltas)
-    all_cells = [cell for cells in cells_by_session.values() for cell in cells]
-    scores = session_scores(cells_by_session)
-    for visitor, (hours, days) in active_buckets(all_cells, horizon).items():
-        item = key(rollups_dal.visitor_partition(site_id, visitor), "v")
-        item |= rollups_dal.score_attributes(scores.get(visitor, {}))
-        for name, numbers in (("hrs", hours), ("dys", days)):
-            if numbers:
-                item[name] = {"NS": [str(x) for x in sorted(numbers)]}
-        _finish_visitor(item, identities, rules, horizon, add)
-        items.append(item)
+    for visitor, state in states.items():
+        targets = reach_back_targets(state, rules, horizon)
+        for name, numbers in targets.items():
+            for index in numbers:
+                add("H" if name.endswith("h") else "D", index, REACH_BACK_SKETCH[name], visitor)
+        notes = changed_notes(state, targets, horizon)
+        visitor_item = rollups_dal.visitor_item(site_id, visitor, state.identity, notes)
+        if visitor_item is not None:
+            items.append(visitor_item)
     for bucket, names in members.items():
         blobs = {name: sketches.of(visitors) for name, visitors in names.items()}
         items += rollups_dal.sketch_items(bucket, blobs, PACK_LIMIT, version)
     return items
-
-
-def _finish_visitor(
-    item: dict[str, Any], identities: dict[str, tuple[str, str]], rules: LeadRules, horizon: int, add: Any
-) -> None:
-    """Adds identity and reach-back to a visitor item, and the visitor to its identified / hot sketches."""
-    visitor = item["pk"]["S"].split("#V#", 1)[1]
-    identity = identities.get(visitor)
-    if identity:
-        item["ik"], item["uid"] = {"S": identity[0]}, {"S": identity[1]}
-    state = VisitorState(
-        sessions=rollups_dal.visitor_state_of(item).sessions,
-        hours={int(h) for h in item.get("hrs", {}).get("NS", [])},
-        days={int(d) for d in item.get("dys", {}).get("NS", [])},
-        user_id=identity[1] if identity else None,
-    )
-    for name, numbers in reach_back_targets(state, rules, horizon).items():
-        if numbers:
-            item[name] = {"NS": [str(x) for x in sorted(numbers)]}
-            for index in numbers:
-                add(
-                    "H" if name.endswith("h") else "D",
-                    index,
-                    "u#i" if name.startswith("i") else "u#h",
-                    visitor,
-                )
 
 
 def rebuild_site(site_id: int, rules: LeadRules, now_ms: int) -> RebuildReport:
@@ -126,17 +95,19 @@ def rebuild_site(site_id: int, rules: LeadRules, now_ms: int) -> RebuildReport:
     the snapshot are found by a second look at the table and folded by the ordinary, idempotent
     consumer path; when the consumer resumes, what it was holding back counts once. Rebuilt cells and
     sketches carry a new version (the rebuild's time), so a consumer that read the old items fails
-    its version check and recomputes. Readers may see partial numbers while the items are replaced.
+    its version check and recomputes. Readers may see partial numbers while the items are replaced;
+    the site's precomputed answers are refreshed at the end.
     """
     from ghostid.logic.consumer import fold_sessions
+    from ghostid.logic.stats import refresh_answers
 
     event_items = events_dal.scan_site_items(site_id)
     snapshot = {(i["pk"]["S"], i["sk"]["S"]) for i in event_items}
     sessions = {events_dal.split_partition(pk)[1] for pk, _ in snapshot}
     visitors = {i["ghost_vid"]["S"] for i in event_items}
     partitions = [bucket_partition(site_id, "H"), bucket_partition(site_id, "D")]
-    partitions += [rollups_dal.cells_partition(site_id, s) for s in sessions]
-    partitions += [rollups_dal.visitor_partition(site_id, v) for v in visitors]
+    partitions += [rollups_dal.visitor_partition(site_id, v) for v in visitors]  # cells and visitor items
+    partitions += [rollups_dal.legacy_cells_partition(site_id, s) for s in sessions]
     items = rollup_items(site_id, event_items, rules, now_ms, version=now_ms)
     deleted = rollups_dal.delete_partitions(partitions)
     rollups_dal.write_items(items)
@@ -147,6 +118,7 @@ def rebuild_site(site_id: int, rules: LeadRules, now_ms: int) -> RebuildReport:
     }
     for chunk in _chunks(sorted(arrived), 100):
         fold_sessions(site_id, chunk, rules, now_ms)
+    refresh_answers(site_id, now_ms)
     return RebuildReport(len(event_items), len(sessions), len(visitors), deleted, len(items), len(arrived))
 
 

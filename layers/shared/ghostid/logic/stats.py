@@ -1,21 +1,62 @@
-"""GET /api/stats: fold the window's rollup items into the response (PRODUCT §5)."""
+"""GET /api/stats: fold the window's rollup items into the response (PRODUCT §5).
+
+A dashboard call should cost the same however big the site is, so the consumer precomputes the three
+ranges' answers after every batch (`refresh_answers`) and a call reads that one small item. When the
+answers are not current (a batch landed since, or the hour or day rolled over) the call folds the
+window's rollup items itself, so an answer is never stale.
+"""
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
+from ghostid.dal import answers as answers_dal
 from ghostid.dal import rollups as rollups_dal
 from ghostid.logic import sketches
 from ghostid.models.api import CountryVisitors, Overview, StatsResponse, TopPage
 from ghostid.settings import TOP_LIMIT
 from ghostid.timeutil import TimeRange, Window, window_for
 
+RANGES: tuple[TimeRange, ...] = get_args(TimeRange)
+
 
 def site_stats(site_id: int, time_range: TimeRange, now_ms: int) -> StatsResponse:
     window = window_for(time_range, now_ms)
+    stored = answers_dal.get_current_answers(site_id)
+    if stored is not None:
+        answer = json.loads(zlib.decompress(stored)).get(time_range)
+        if answer and answer["window"] == [window.first, window.last]:
+            return StatsResponse.model_validate(answer["stats"])
+    return live_stats(site_id, window)
+
+
+def live_stats(site_id: int, window: Window) -> StatsResponse:
+    """The window's answer folded from its rollup items (what the precomputed answers must equal)."""
     return build_stats(window, rollups_dal.query_window(site_id, window))
+
+
+def refresh_answers(site_id: int, now_ms: int) -> bool:
+    """Recomputes every range's answer from the rollups as they are after the version bump (read
+    consistently), so stored answers tagged with the current version include every applied batch."""
+    version = answers_dal.bump_version(site_id)
+    windows = {name: window_for(name, now_ms) for name in RANGES}
+    by_granularity = {
+        granularity: list(rollups_dal.query_window(site_id, widest, consistent=True))
+        for granularity, widest in (("H", windows["24h"]), ("D", windows["30d"]))
+    }
+    answers = {}
+    for name, window in windows.items():
+        items = (i for i in by_granularity[window.granularity] if i["sk"]["S"] >= window.first_key)
+        answers[name] = {
+            "window": [window.first, window.last],
+            "stats": build_stats(window, items).model_dump(mode="json"),
+        }
+    payload = zlib.compress(json.dumps(answers, separators=(",", ":")).encode())
+    return answers_dal.put_answers(site_id, version, payload)
 
 
 def build_stats(window: Window, items: Iterable[dict[str, Any]]) -> StatsResponse:

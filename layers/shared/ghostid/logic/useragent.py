@@ -105,10 +105,3 @@ def classify(user_agent: str) -> UserAgentInfo:
         browser=browser,
         os=_os_name(result),
     )
-
-
-def warm_up() -> None:
-    """Builds the parser (and its regex engine) now, e.g. during a Lambda's init phase."""
-    classify(
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
-    )

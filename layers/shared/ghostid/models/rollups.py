@@ -6,24 +6,35 @@ from dataclasses import dataclass, field
 
 from ghostid.logic.fold import Cell
 from ghostid.models.sites import LeadRules
+from ghostid.timeutil import day_of_hour
 
 
 @dataclass
 class VisitorState:
-    """Lead-score parts, identity and where the visitor was active (for reaching back)."""
+    """What the consumer knows of a visitor: derived from all its stored cells (lead-score parts, where it
+    was active, its latest identity) plus its visitor item (the identity it holds, and which identified /
+    hot-lead sketches already hold the visitor)."""
 
     sessions: dict[str, tuple[int, int]] = field(
         default_factory=dict
     )  # session -> (high-intent views, custom)
     hours: set[int] = field(default_factory=set)
     days: set[int] = field(default_factory=set)
-    identity_key: str | None = None
-    user_id: str | None = None
+    identity: tuple[str, str] | None = None  # (sortable key, user id), the latest over the cells
+    stored_identity_key: str | None = None  # the identity key the visitor item holds (`ik`)
     # Buckets whose identified / hot-lead sketch already holds this visitor.
     identified_hours: set[int] = field(default_factory=set)
     identified_days: set[int] = field(default_factory=set)
     hot_hours: set[int] = field(default_factory=set)
     hot_days: set[int] = field(default_factory=set)
+
+    def add_cell(self, session_id: str, cell: Cell) -> None:
+        hi, cu = self.sessions.get(session_id, (0, 0))
+        self.sessions[session_id] = (hi + cell.high_intent, cu + cell.custom)
+        self.hours.add(cell.hour)
+        self.days.add(day_of_hour(cell.hour))
+        if cell.identity and (self.identity is None or cell.identity > self.identity):
+            self.identity = cell.identity
 
     @property
     def high_intent(self) -> int:
@@ -35,7 +46,7 @@ class VisitorState:
 
     @property
     def identified(self) -> bool:
-        return self.user_id is not None
+        return self.identity is not None
 
     def is_hot(self, rules: LeadRules) -> bool:
         return rules.is_hot(self.high_intent, self.custom, self.identified)
