@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -135,3 +137,22 @@ def test_older_answers_never_replace_newer_ones(aws: Any) -> None:
     assert answers_dal.get_current_answers(9) == b"six"
     answers_dal.bump_version(9)
     assert answers_dal.get_current_answers(9) is None
+
+
+@pytest.mark.parametrize("change", ["older format", "body the model refuses"])
+def test_answers_of_another_format_or_shape_are_not_served(
+    site: list[dict[str, Any]], calls: list[tuple[str, dict[str, Any]]], change: str
+) -> None:
+    current = answers_dal.get_current_answers(4)
+    assert current is not None
+    stored = json.loads(zlib.decompress(current))
+    stored["7d"]["stats"]["overview"]["pageviews"] += 1000  # would show if these answers were served
+    if change == "older format":  # stored by code whose metrics meant something else
+        stored["format"] = stats.ANSWERS_FORMAT - 1
+    else:
+        del stored["7d"]["stats"]["countries"]
+    version = answers_dal.bump_version(4)
+    assert answers_dal.put_answers(4, version, zlib.compress(json.dumps(stored).encode()))
+    calls.clear()
+    assert stats_call("7d") == reference.stats(site, "7d", NOW)
+    assert window_queries(calls) == ["4#D"]

@@ -14,24 +14,41 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any, get_args
 
+from pydantic import ValidationError
+
 from ghostid.dal import answers as answers_dal
 from ghostid.dal import rollups as rollups_dal
 from ghostid.logic import sketches
 from ghostid.models.api import CountryVisitors, Overview, StatsResponse, TopPage
+from ghostid.observability import logger
 from ghostid.settings import TOP_LIMIT
 from ghostid.timeutil import TimeRange, Window, window_for
 
 RANGES: tuple[TimeRange, ...] = get_args(TimeRange)
+# Raise when what an answer means changes: answers stored by the previous code are then not served.
+ANSWERS_FORMAT = 1
 
 
 def site_stats(site_id: int, time_range: TimeRange, now_ms: int) -> StatsResponse:
     window = window_for(time_range, now_ms)
-    stored = answers_dal.get_current_answers(site_id)
-    if stored is not None:
-        answer = json.loads(zlib.decompress(stored)).get(time_range)
-        if answer and answer["window"] == [window.first, window.last]:
+    answer = _stored_answer(site_id, time_range)
+    if answer and answer["window"] == [window.first, window.last]:
+        try:
             return StatsResponse.model_validate(answer["stats"])
+        except ValidationError:
+            logger.warning("stored answers no longer fit the response model", extra={"site_id": site_id})
     return live_stats(site_id, window)
+
+
+def _stored_answer(site_id: int, time_range: TimeRange) -> dict[str, Any] | None:
+    stored = answers_dal.get_current_answers(site_id)
+    if stored is None:
+        return None
+    answers = json.loads(zlib.decompress(stored))
+    if answers.get("format") != ANSWERS_FORMAT:
+        return None
+    answer: dict[str, Any] | None = answers.get(time_range)
+    return answer
 
 
 def live_stats(site_id: int, window: Window) -> StatsResponse:
@@ -48,7 +65,7 @@ def refresh_answers(site_id: int, now_ms: int) -> bool:
         granularity: list(rollups_dal.query_window(site_id, widest, consistent=True))
         for granularity, widest in (("H", windows["24h"]), ("D", windows["30d"]))
     }
-    answers = {}
+    answers: dict[str, Any] = {"format": ANSWERS_FORMAT}
     for name, window in windows.items():
         items = (i for i in by_granularity[window.granularity] if i["sk"]["S"] >= window.first_key)
         answers[name] = {
