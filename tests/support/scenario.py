@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from ghostid.dal import auth as auth_dal
+from ghostid.dal import sites as sites_dal
 from ghostid.dal.events import item_to_event
-from ghostid.logic import importer, session, stats
+from ghostid.logic import auth, importer, session, stats
+from ghostid.models.sites import LoginSession, Site
 from ghostid.timeutil import window_for
 
-from tests.support import reference
+from tests.support import lambdas, reference, traffic
 
 SITE = 4
 NOW = datetime(2026, 3, 10, 17, 30, 12, 345000, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
+MEMBER = "jane@example.com"
+EVENTS_TOKEN = "demo-token-not-secret"  # the cookie the files in events/ carry
+
+
+def folded_member_site(seed: int, visitors: int) -> list[dict[str, Any]]:
+    """Site 4 (example.com) with a member whose login session is the events/ files' cookie, and
+    generated traffic imported and folded by the rollup handler; returns the stored events."""
+    sites_dal.put_site(Site(site_id=SITE, domain="example.com"))
+    sites_dal.add_member(SITE, MEMBER)
+    auth_dal.put_login_session(
+        auth.hash_token(EVENTS_TOKEN), LoginSession(user_id=MEMBER, expires_at=int(time.time()) + 3600)
+    )
+    import_traffic(traffic.generate(NOW, seed=seed, visitors=visitors))
+    items = stored_items()
+    lambdas.deliver([lambdas.stream_record(item, n) for n, item in enumerate(items, 1)])
+    return stored_events(items)
 
 
 def import_traffic(events: list[dict[str, Any]], site: int = SITE) -> None:

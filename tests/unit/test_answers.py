@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -11,19 +10,21 @@ from typing import Any
 import pytest
 from ghostid import timeutil
 from ghostid.dal import answers as answers_dal
-from ghostid.dal import auth as auth_dal
 from ghostid.dal import client
-from ghostid.dal import sites as sites_dal
-from ghostid.logic import auth, stats
-from ghostid.models.sites import LoginSession, Site
+from ghostid.logic import stats
 from ghostid.timeutil import HOUR_MS, window_for
 
 from tests.support import lambdas, reference, traffic
-from tests.support.scenario import NOW, NOW_MS, import_traffic, stored_events, stored_items
+from tests.support.scenario import (
+    NOW,
+    NOW_MS,
+    folded_member_site,
+    import_traffic,
+    stored_events,
+    stored_items,
+)
 
 pytestmark = pytest.mark.usefixtures("aws")
-USER = "jane@example.com"
-TOKEN = "demo-token-not-secret"
 RANGES = stats.RANGES
 
 
@@ -44,15 +45,7 @@ def calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-    sites_dal.put_site(Site(site_id=4, domain="example.com"))
-    sites_dal.add_member(4, USER)
-    auth_dal.put_login_session(
-        auth.hash_token(TOKEN), LoginSession(user_id=USER, expires_at=int(time.time()) + 3600)
-    )
-    import_traffic(traffic.generate(NOW, seed=23, visitors=10))
-    items = stored_items()
-    lambdas.deliver([lambdas.stream_record(item, n) for n, item in enumerate(items, 1)])
-    return stored_events(items)
+    return folded_member_site(seed=23, visitors=10)
 
 
 def stats_call(time_range: str) -> Any:

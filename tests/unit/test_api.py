@@ -12,28 +12,26 @@ from ghostid.dal import sites as sites_dal
 from ghostid.logic import auth
 from ghostid.models.sites import LoginSession, Site
 
-from tests.support import lambdas, reference, traffic
-from tests.support.scenario import NOW, NOW_MS, import_traffic, stored_events, stored_items
+from tests.support import lambdas, reference
+from tests.support.scenario import (
+    EVENTS_TOKEN,
+    MEMBER,
+    NOW,
+    NOW_MS,
+    folded_member_site,
+)
 
 pytestmark = pytest.mark.usefixtures("aws")
-USER = "jane@example.com"
-TOKEN = "demo-token-not-secret"  # the token the files in events/ carry
+USER = MEMBER
+TOKEN = EVENTS_TOKEN
 
 
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Site 4 with a member whose session is the events' cookie, and folded traffic."""
+    """Site 4 with a member whose session is the events' cookie, and folded traffic; site 5 beside it."""
     monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-    sites_dal.put_site(Site(site_id=4, domain="example.com"))
     sites_dal.put_site(Site(site_id=5, domain="other.example.com"))
-    sites_dal.add_member(4, USER)
-    auth_dal.put_login_session(
-        auth.hash_token(TOKEN), LoginSession(user_id=USER, expires_at=int(time.time()) + 3600)
-    )
-    import_traffic(traffic.generate(NOW, seed=11, visitors=12))
-    items = stored_items()
-    lambdas.deliver([lambdas.stream_record(item, n) for n, item in enumerate(items, 1)])
-    return stored_events(items)
+    return folded_member_site(seed=11, visitors=12)
 
 
 def stats(
