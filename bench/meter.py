@@ -23,6 +23,15 @@ WITH_CAPACITY = {
     "TransactGetItems",
 }
 
+READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+
+
+def consumed_units(response: dict[str, Any]) -> float:
+    """Capacity units DynamoDB reports in a response (one entry, or one per table for batches)."""
+    consumed = response.get("ConsumedCapacity")
+    entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+    return sum(float(entry.get("CapacityUnits", 0.0)) for entry in entries)
+
 
 @dataclass
 class Usage:
@@ -65,15 +74,12 @@ class Meter:
             self.usage.requests[model.name] += 1
 
     def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        read = model.name in ("GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems")
         if model.name == "TransactWriteItems":
             units = self._transaction_units(context["ghostid_params"]) if "Error" not in parsed else 0.0
         else:
-            consumed = parsed.get("ConsumedCapacity")
-            entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-            units = sum(float(entry.get("CapacityUnits", 0.0)) for entry in entries)
+            units = consumed_units(parsed)
         with self._lock:
-            if read:
+            if model.name in READS:
                 self.usage.rcu += units
             else:
                 self.usage.wcu += units

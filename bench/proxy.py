@@ -17,9 +17,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bench.meter import WITH_CAPACITY
-
-READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+from bench.meter import READS, WITH_CAPACITY, consumed_units
 
 
 class Counts:
@@ -88,11 +86,9 @@ def make_handler(upstream: str, counts: Counts) -> type[BaseHTTPRequestHandler]:
                     )
             except urllib.error.HTTPError as error:
                 status, answer, answer_headers = error.code, error.read(), error.headers.items()
-            units = 0.0
-            if operation in WITH_CAPACITY and status == 200:
-                consumed = json.loads(answer).get("ConsumedCapacity")
-                entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-                units = sum(float(entry.get("CapacityUnits", 0.0)) for entry in entries)
+            units = (
+                consumed_units(json.loads(answer)) if operation in WITH_CAPACITY and status == 200 else 0.0
+            )
             counts.add(operation, units)
             self._reply(status, answer, answer_headers)
 
