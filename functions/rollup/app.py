@@ -14,11 +14,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ghostid import timeutil
+from ghostid import settings, timeutil
 from ghostid.dal.events import item_to_event
 from ghostid.logic import consumer, stats
 from ghostid.observability import logger, metrics
 
+settings.current()  # validate the environment at cold start
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 
 from aws_lambda_powertools.metrics import MetricUnit
-from ghostid import timeutil
+from ghostid import settings, timeutil
 from ghostid.http import Response, api_entry_point, create_resolver, json_response
 from ghostid.logic import collector
 from ghostid.observability import logger, metrics
 
 # ua-parser's rules are built by the first POST, not during init: they cost about as much import
 # time as boto3 itself (README, "Cold import"); the preflight and the read functions never need them.
+settings.current()  # validate the environment at cold start
 app = create_resolver()
 
 

@@ -48,5 +48,5 @@ def _reset_caches() -> None:
     from ghostid import settings
     from ghostid.dal import client
 
-    settings.table_name.cache_clear()
+    settings.clear_cache()
     client.dynamodb.cache_clear()

@@ -86,7 +86,7 @@ def _reset_ghostid_caches() -> None:
         from ghostid.dal import client
     except ImportError:
         return
-    settings.table_name.cache_clear()
+    settings.clear_cache()
     client.dynamodb.cache_clear()
 
 

@@ -27,12 +27,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for variable, table in TABLE_ENV.items():
         monkeypatch.setenv(variable, table)
     monkeypatch.setenv("FOLD_CONCURRENCY", "1")  # moto's backend is not thread-safe
-    settings.table_name.cache_clear()
+    settings.clear_cache()
     client.dynamodb.cache_clear()
     consumer._rules_cache.clear()  # fresh tables: no site rules cached from an earlier test
     with mock_aws():
         create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
         yield
     client.dynamodb.cache_clear()
-    settings.table_name.cache_clear()
+    settings.clear_cache()
     assert "AWS_ENDPOINT_URL_DYNAMODB" not in os.environ

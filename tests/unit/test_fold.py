@@ -25,7 +25,7 @@ def table_names(monkeypatch: pytest.MonkeyPatch) -> None:
     from ghostid import settings
 
     monkeypatch.setenv("ROLLUPS_TABLE", "RollupsTable")
-    settings.table_name.cache_clear()
+    settings.clear_cache()
 
 
 def fact(

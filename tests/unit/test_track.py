@@ -55,13 +55,13 @@ def moto_tables() -> Iterator[None]:
             patch.delenv(variable, raising=False)
         for variable, table in TABLE_ENV.items():
             patch.setenv(variable, table)
-        settings.table_name.cache_clear()
+        settings.clear_cache()
         client.dynamodb.cache_clear()
         with mock_aws():
             create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
             yield
         client.dynamodb.cache_clear()
-        settings.table_name.cache_clear()
+        settings.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -191,12 +191,16 @@ PARAMETER_HELP = {
 
 
 def parse_params(model: type[M], params: dict[str, Any]) -> M:
-    """Validates request parameters; the first bad one becomes a 400 that names it."""
+    """Validates request parameters; the first bad one becomes a 400 that names it (an unknown one too,
+    so `?from=...` on a route without ranges is refused rather than silently ignored)."""
     try:
         return model.model_validate(params)
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "request"
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items() if f.alias)
+            raise InvalidParameter(f"Unknown parameter {name}: this route takes {allowed}.") from None
         raise InvalidParameter(PARAMETER_HELP.get(name, f"{name} is invalid.")) from None
 
 

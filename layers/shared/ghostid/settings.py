@@ -1,51 +1,85 @@
-"""Runtime settings read from the environment, and the constants the data model is built on."""
+"""Runtime settings: one frozen model read from the environment (each variable is declared in template.yaml),
+validated once per process (the handlers load it at cold start), and the constants the data model is built on.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # Distinct counts: HLL lg_k=14 is exact (in coupon mode) far past 200 and ~0.6% RMS above (README).
 HLL_LG_K = 14
-# Page counters are spread over shards by a stable hash of the page. Readers sum every shard, so the
-# count can change at any time (env PAGE_SHARDS="hourly,daily"). The default keeps a day's shard under
-# ~100 KB up to ~10,000 distinct pages a day; "16,64" takes 100,000 pages a day (see README).
-_HOURLY_SHARDS, _DAILY_SHARDS = (int(x) for x in os.environ.get("PAGE_SHARDS", "2,4").split(","))
-PAGE_SHARDS = {"H": _HOURLY_SHARDS, "D": _DAILY_SHARDS}
-# Visitor reach-back (identity / hot lead) into hourly buckets is kept for this long; only `24h` reads them.
-HOURLY_REACH_BACK_HOURS = 8 * 24
 TOP_LIMIT = 10
+# Legacy rollup model (replaced by the model in ghostid/models/rollups.py): page shards and hourly reach-back.
+PAGE_SHARDS = {"H": 2, "D": 4}
+HOURLY_REACH_BACK_HOURS = 8 * 24
+
+TableName = Annotated[str, Field(min_length=3, max_length=255)]
+
+
+class Settings(BaseModel):
+    """Every variable a function may read. Tables are optional here because each function is given only
+    the ones it uses; asking for one it was not given fails loudly (`require`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    sessions_table: TableName | None = Field(default=None, alias="SESSIONS_TABLE")
+    sites_table: TableName | None = Field(default=None, alias="SITES_TABLE")
+    events_table: TableName | None = Field(default=None, alias="EVENTS_TABLE")
+    rollups_table: TableName | None = Field(default=None, alias="ROLLUPS_TABLE")
+    event_retention_days: int = Field(default=400, ge=1, le=3650, alias="EVENT_RETENTION_DAYS")
+    fold_concurrency: int = Field(default=8, ge=1, le=64, alias="FOLD_CONCURRENCY")
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            variable = type(self).model_fields[name].alias or name.upper()
+            raise RuntimeError(f"environment variable {variable} is not set")
+        return str(value)
+
+
+class SettingsError(RuntimeError):
+    """The environment does not fit the Settings model (raised at cold start, before any request)."""
 
 
 @cache
-def table_name(env_var: str) -> str:
-    """Name of a DynamoDB table, from the variable the template sets (fails loudly when unset)."""
+def current() -> Settings:
+    """The process's settings, read and validated on first use (cold start)."""
     try:
-        return os.environ[env_var]
-    except KeyError:
-        raise RuntimeError(f"environment variable {env_var} is not set") from None
+        return Settings.model_validate({k: v for k, v in os.environ.items() if v != ""})
+    except ValidationError as error:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
+        raise SettingsError(f"invalid environment: {problems}") from None
+
+
+def clear_cache() -> None:
+    """Re-read the environment on next use (tests and the local tools point the package elsewhere)."""
+    current.cache_clear()
 
 
 def sessions_table() -> str:
-    return table_name("SESSIONS_TABLE")
+    return current().require("sessions_table")
 
 
 def sites_table() -> str:
-    return table_name("SITES_TABLE")
+    return current().require("sites_table")
 
 
 def events_table() -> str:
-    return table_name("EVENTS_TABLE")
+    return current().require("events_table")
 
 
 def rollups_table() -> str:
-    return table_name("ROLLUPS_TABLE")
+    return current().require("rollups_table")
 
 
 def event_retention_days() -> int:
-    return int(os.environ.get("EVENT_RETENTION_DAYS", "400"))
+    return current().event_retention_days
 
 
 def fold_concurrency() -> int:
     """Parallel DynamoDB calls per stream batch in the rollup function (FOLD_CONCURRENCY, default 8)."""
-    return max(1, int(os.environ.get("FOLD_CONCURRENCY", "8")))
+    return current().fold_concurrency

@@ -21,17 +21,19 @@ SiteId = Annotated[int, Field(ge=1, le=2**53 - 1), BeforeValidator(_decimal_digi
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
-class StatsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class SiteQuery(BaseModel):
+    """Query parameters of a read route: every route names a site; an unknown parameter is a 400."""
+
+    model_config = ConfigDict(extra="forbid")
 
     site_id: SiteId = Field(alias="siteId")
+
+
+class StatsQuery(SiteQuery):
     time_range: TimeRange = Field(default="7d", alias="timeRange")
 
 
-class SessionQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    site_id: SiteId = Field(alias="siteId")
+class SessionQuery(SiteQuery):
     session_id: SessionId
 
 
