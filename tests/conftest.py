@@ -16,6 +16,7 @@ os.environ.update(
     POWERTOOLS_METRICS_NAMESPACE="GhostIDTest",
     POWERTOOLS_DEV="false",
     LOG_LEVEL="WARNING",
+    CURSOR_SECRET="test-cursor-secret-not-for-production-0123456789",
 )
 
 

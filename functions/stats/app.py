@@ -17,7 +17,7 @@ app = create_resolver()
 @app.get("/api/stats")
 def get_stats() -> Response:
     request = authorize_read(app.current_event, StatsQuery)
-    body = stats.site_stats(request.query.site_id, request.query.time_range, timeutil.now_ms())
+    body = stats.site_stats(request.query, timeutil.now_ms())
     metrics.add_metric(name="StatsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, body, request.headers)
 

@@ -29,6 +29,7 @@ from ghostid_local.tables import create_tables, function_environment, function_i
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 STATE_DIR = Path(os.environ.get("GHOSTID_LOCAL_STATE") or REPO_ROOT / ".local")
+os.environ.setdefault("GHOSTID_LOCAL_STATE", str(STATE_DIR))  # local secrets persist there (tables.py)
 DEMO_SITE_ID = 4
 
 log = logging.getLogger("ghostid_local.serve")

@@ -111,8 +111,36 @@ def resolve_value(
             lid, _, attr = arg.partition(".") if isinstance(arg, str) else (arg[0], "", arg[1])
             return _resolve_getatt(lid, attr, table_names)
         if fn == "Fn::Sub" and isinstance(arg, str):
-            return _resolve_sub(arg, template, table_names, parameters)
+            return _local_secret(_resolve_sub(arg, template, table_names, parameters))
     raise ValueError(f"cannot resolve {value!r} locally")
+
+
+_SECRET_REFERENCE = re.compile(r"^\{\{resolve:secretsmanager:([^:}]+):SecretString\}\}$")
+_secrets: dict[str, str] = {}
+
+
+def _local_secret(value: str) -> str:
+    """A `{{resolve:secretsmanager:...}}` dynamic reference becomes a random secret of this machine: kept in
+    `$GHOSTID_LOCAL_STATE/secrets/` when that is set (the local stack), else for this process only."""
+    match = _SECRET_REFERENCE.match(value)
+    if match is None:
+        return value
+    name = match.group(1)
+    if name not in _secrets:
+        import secrets
+        from pathlib import Path
+
+        state = os.environ.get("GHOSTID_LOCAL_STATE")
+        path = Path(state) / "secrets" / name if state else None
+        if path is not None and path.exists():
+            _secrets[name] = path.read_text().strip()
+        else:
+            _secrets[name] = secrets.token_urlsafe(36)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(_secrets[name])
+                path.chmod(0o600)
+    return _secrets[name]
 
 
 def _resolve_ref(

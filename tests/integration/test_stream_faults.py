@@ -28,7 +28,6 @@ import pytest
 from ghostid.dal import client as client_module
 from ghostid.dal import events as events_dal
 from ghostid.logic import consumer
-from ghostid.models.sites import LeadRules
 from ghostid.settings import events_table
 from ghostid_local.lambda_context import LocalFunction
 from hypothesis import HealthCheck, given, settings
@@ -244,7 +243,7 @@ def test_two_consumers_folding_overlapping_sessions_at_once(
                     records = [lambdas.stream_record(item, n) for n, item in enumerate(chosen, 1)]
                     assert lambdas.deliver(records) == {"batchItemFailures": []}
                 else:
-                    consumer.fold_sessions(site, session_ids, LeadRules(), NOW_MS)
+                    consumer.fold_batch(site, session_ids, [], NOW_MS)
         except BaseException as error:
             errors.append(error)
 

@@ -29,7 +29,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("FOLD_CONCURRENCY", "1")  # moto's backend is not thread-safe
     settings.clear_cache()
     client.dynamodb.cache_clear()
-    consumer._rules_cache.clear()  # fresh tables: no site rules cached from an earlier test
+    consumer.clear_config_cache()  # fresh tables: no site settings cached from an earlier test
     with mock_aws():
         create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
         yield

@@ -182,26 +182,23 @@ def _dumps(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-# What each parameter allows, said the same way whatever was wrong with it.
-PARAMETER_HELP = {
-    "siteId": "siteId is required and must be a positive whole number, e.g. siteId=4.",
-    "timeRange": "timeRange must be one of 24h, 7d or 30d (default 7d).",
-    "session_id": "The session id in the path must be 1 to 128 printable characters, e.g. gs_123.",
-}
-
-
 def parse_params(model: type[M], params: dict[str, Any]) -> M:
-    """Validates request parameters; the first bad one becomes a 400 that names it (an unknown one too,
-    so `?from=...` on a route without ranges is refused rather than silently ignored)."""
+    """Validates request parameters; the first bad one becomes a 400 that names it (an unknown one too, so
+    `?format=csv` on a route without formats is refused rather than silently ignored). The message is the
+    field's `description`, which says what the parameter allows."""
     try:
         return model.model_validate(params)
     except ValidationError as error:
         first = error.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "request"
+        name = str(first["loc"][0]) if first["loc"] else ""
         if first["type"] == "extra_forbidden":
             allowed = ", ".join(f.alias or n for n, f in model.model_fields.items() if f.alias)
             raise InvalidParameter(f"Unknown parameter {name}: this route takes {allowed}.") from None
-        raise InvalidParameter(PARAMETER_HELP.get(name, f"{name} is invalid.")) from None
+        if not name:  # a rule across parameters: its own message says what to do
+            message = str(first.get("ctx", {}).get("error", first["msg"]))
+            raise InvalidParameter(message) from None
+        field = next((f for n, f in model.model_fields.items() if name in (n, f.alias)), None)
+        raise InvalidParameter((field.description if field else None) or f"{name} is invalid.") from None
 
 
 def create_resolver() -> HttpResolver:

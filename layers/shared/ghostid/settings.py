@@ -32,6 +32,8 @@ class Settings(BaseModel):
     rollups_table: TableName | None = Field(default=None, alias="ROLLUPS_TABLE")
     event_retention_days: int = Field(default=400, ge=1, le=3650, alias="EVENT_RETENTION_DAYS")
     fold_concurrency: int = Field(default=8, ge=1, le=64, alias="FOLD_CONCURRENCY")
+    # Signs the read routes' cursors (`ghostid.logic.cursor`): a Secrets Manager secret when deployed.
+    cursor_secret: str | None = Field(default=None, min_length=32, alias="CURSOR_SECRET")
 
     def require(self, name: str) -> str:
         value = getattr(self, name)
@@ -83,3 +85,7 @@ def event_retention_days() -> int:
 def fold_concurrency() -> int:
     """Parallel DynamoDB calls per stream batch in the rollup function (FOLD_CONCURRENCY, default 8)."""
     return current().fold_concurrency
+
+
+def cursor_secret() -> bytes:
+    return current().require("cursor_secret").encode()

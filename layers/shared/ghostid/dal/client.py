@@ -7,7 +7,7 @@ The first request pays it instead, on top of creating the client, which it alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,3 +44,73 @@ def query_all(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+MAX_BATCH_GET = 100
+MAX_BATCH_WRITE = 25
+Key = tuple[str, str]  # (pk, sk) of the rollups-style tables
+
+
+def _backoff(attempt: int) -> None:
+    import random
+    import time
+
+    time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())
+
+
+def batch_get(table: str, keys: list[Key], consistent: bool = False) -> dict[Key, dict[str, Any]]:
+    """Every existing item among `keys` (any number), in as few BatchGetItem requests as DynamoDB allows."""
+    unique = list(dict.fromkeys(keys))
+    found: dict[Key, dict[str, Any]] = {}
+    for start in range(0, len(unique), MAX_BATCH_GET):
+        chunk = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in unique[start : start + MAX_BATCH_GET]]
+        pending: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": consistent}}
+        attempt = 0
+        while pending:
+            response = dynamodb().batch_get_item(RequestItems=pending)
+            for item in response.get("Responses", {}).get(table, []):
+                found[(item["pk"]["S"], item["sk"]["S"])] = item
+            pending = response.get("UnprocessedKeys") or {}
+            if pending:
+                attempt += 1
+                _backoff(attempt)
+    return found
+
+
+def batch_write(table: str, puts: list[dict[str, Any]], deletes: Sequence[Key] = ()) -> None:
+    """BatchWriteItem of any number of puts and deletes, retrying unprocessed ones."""
+    requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in deletes]
+    for start in range(0, len(requests), MAX_BATCH_WRITE):
+        pending: dict[str, Any] = {table: requests[start : start + MAX_BATCH_WRITE]}
+        attempt = 0
+        while pending:
+            pending = dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if pending:
+                attempt += 1
+                _backoff(attempt)
+
+
+def put_if(request: dict[str, Any]) -> bool:
+    """A conditional PutItem: False when its condition failed (someone else's write won)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        dynamodb().put_item(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def update_if(request: dict[str, Any]) -> dict[str, Any] | None:
+    """A conditional UpdateItem: its response, or None when its condition failed."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(dynamodb().update_item(**request))
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise

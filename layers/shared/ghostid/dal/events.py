@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from ghostid.dal.client import dynamodb, query_all
 from ghostid.dal.codec import from_item, to_item
 from ghostid.models.events import StoredEvent
+from ghostid.models.rollups import EventFacts
 from ghostid.settings import event_retention_days, events_table
 
 DAY_S = 86_400
@@ -43,6 +44,32 @@ def item_to_event(item: dict[str, Any]) -> StoredEvent:
     for internal in ("pk", "sk", "ts", "expires_at"):
         data.pop(internal, None)
     return StoredEvent.model_validate(data)
+
+
+_OPTIONAL = ("user_id", "country", "city", "device_type", "browser", "os", "referrer")
+UTM_PROPS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def facts_from_item(item: dict[str, Any]) -> EventFacts:
+    """The attributes the rollups read, straight from DynamoDB's wire format (the consumer's hot path)."""
+    props = item.get("props", {}).get("M", {})
+    utm = tuple((name, props[name]["S"]) for name in UTM_PROPS if name in props and "S" in props[name])
+    optional = {name: item[name]["S"] for name in _OPTIONAL if name in item and "S" in item[name]}
+    return EventFacts(
+        event_id=item["sk"]["S"],
+        ts=int(item["ts"]["N"]),
+        type=item["type"]["S"],
+        page=item["page"]["S"],
+        ghost_vid=item["ghost_vid"]["S"],
+        event_name=item.get("event_name", {}).get("S", ""),
+        utm=utm,
+        **optional,
+    )
+
+
+def session_facts(site_id: int, session_id: str) -> list[EventFacts]:
+    """A session's stored events, strongly consistent (the consumer recomputes from exactly what is stored)."""
+    return [facts_from_item(i) for i in query_session_items(site_id, session_id, consistent=True)]
 
 
 def put_event(event: StoredEvent) -> bool:

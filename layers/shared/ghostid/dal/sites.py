@@ -24,6 +24,7 @@ def put_site(site: Site) -> None:
             "name": {"S": site.name},
             "lead_rules": {"S": site.lead_rules.model_dump_json()},
             "active": {"BOOL": site.active},
+            "timezone": {"S": site.timezone},
             **(
                 {"extra_domains": {"L": [{"S": d} for d in site.extra_domains]}} if site.extra_domains else {}
             ),
@@ -42,6 +43,7 @@ def get_site(site_id: int) -> Site | None:
         lead_rules=LeadRules(**json.loads(item["lead_rules"]["S"])) if "lead_rules" in item else LeadRules(),
         active=item.get("active", {}).get("BOOL", True),
         extra_domains=tuple(d["S"] for d in item.get("extra_domains", {}).get("L", [])),
+        timezone=item.get("timezone", {}).get("S", "UTC"),
     )
 
 

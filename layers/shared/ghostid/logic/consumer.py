@@ -1,15 +1,16 @@
-"""Keeps the rollups current for the sessions a stream batch touched (exactly-once in effect).
+"""Keeps a site's rollups current for the sessions a stream batch touched: exactly-once in effect.
 
-1. Recompute each touched session's cells from its stored events and replace the stored cells (kept in
-   the partition of their visitor), moving the bucket counters by the difference, in transactions
-   conditioned on the cells' versions.
-2. Read each touched visitor's whole partition (after those transactions): its cells give its
-   lead-score parts, where it was active and its latest identity, so nothing of that is written twice.
-3. Add visitors to the HLL sketches of their buckets, reaching back for identified visitors and
-   hot leads into every bucket they were active in. Sketch merges are idempotent, so this step is
-   simply redone from the stored state whenever a visitor is touched again.
-4. Write the visitor item only when it changes: a later identity (a max-register keyed by event
-   time) or buckets whose identified / hot sketches now hold the visitor.
+A stream record only says "this session changed". For each such session the consumer:
+1. recomputes the session from its stored events (cells per local hour, summary, lead parts) and writes
+   its cells; a cell is only ever replaced by one computed from at least as many events, so a replay,
+   a duplicate or a slower concurrent consumer changes nothing;
+2. per visitor: registers new sessions, then reads every session's parts (after its own writes, so of two
+   consumers folding sessions of one visitor the later one sees both), derives score, status and identity,
+   keeps the lead lists' row, reaches back (adds the visitor to the identified / hot-lead presence of every
+   period it was active in: set unions, idempotent) and hands first-time transitions to the alerts;
+3. moves the site's generation (stored answers are then behind), marks dirty what it changed in periods
+   already sealed, keeps the current hour's node (big sites) and the realtime item, and seals what turned.
+Nothing is incremented, so nothing can be counted twice; a crash anywhere is repaired by the retry.
 """
 
 from __future__ import annotations
@@ -17,262 +18,321 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import TypeVar
 
+from ghostid.dal import cells as cells_dal
 from ghostid.dal import events as events_dal
-from ghostid.dal import rollups as rollups_dal
-from ghostid.dal.rollups import SketchKey, SketchPack
-from ghostid.logic import sketches
-from ghostid.logic.fold import (
-    UNKNOWN_COUNTRY,
-    Cell,
-    EventFacts,
-    bucket_partition,
-    never_decrease,
-    session_cells,
-)
-from ghostid.models.rollups import CellChange, VisitorState
-from ghostid.models.sites import LeadRules
-from ghostid.settings import HOURLY_REACH_BACK_HOURS, fold_concurrency
-from ghostid.timeutil import HOUR_MS, Granularity, bucket_key, day_of_hour
+from ghostid.dal import realtime as live_dal
+from ghostid.dal import state as state_dal
+from ghostid.dal import tree as tree_dal
+from ghostid.dal import visitors as visitors_dal
+from ghostid.dal.tree import Level, NodeRef
+from ghostid.distinct import visitor_hash
+from ghostid.logic import live, sealing
+from ghostid.logic.aggregate import aggregate_cells, latest_cells
+from ghostid.logic.cells import SessionFold, fold_session
+from ghostid.logic.visitors import VisitorView, active_periods, lead_row, view
+from ghostid.models.alerts import Transition
+from ghostid.models.dimensions import STATS_FAMILIES
+from ghostid.models.rollups import EventFacts, Presence, SessionParts
+from ghostid.models.sites import LeadRules, Site
+from ghostid.settings import fold_concurrency
+from ghostid.timeutil import Zone, hour_key
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_ROUNDS = 10
-# A bucket's sketches share one item while they are small (one write instead of one per country).
-PACK_LIMIT = 16 * 1024
-# DynamoDB calls of one batch are independent of each other: overlap their latency (I/O-bound).
 _pool = ThreadPoolExecutor(max_workers=fold_concurrency(), thread_name_prefix="fold")
 
 
 def _each(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    if fold_concurrency() <= 1:  # moto's in-memory DynamoDB is not thread-safe
-        return [fn(item) for item in items]
-    return list(_pool.map(fn, items))
+    """DynamoDB calls of one batch are independent: overlap their latency (I/O-bound)."""
+    listed = list(items)
+    if fold_concurrency() <= 1 or len(listed) <= 1:  # moto's in-memory DynamoDB is not thread-safe
+        return [fn(item) for item in listed]
+    return list(_pool.map(fn, listed))
 
 
 @dataclass
 class FoldReport:
     sessions: int = 0
-    cells_changed: int = 0
-    transactions: int = 0
-    conflicts: int = 0
-    sketch_writes: int = 0
+    visitors: int = 0
+    cells_written: int = 0
+    presence_writes: int = 0
+    transitions: int = 0
+    late_periods: int = 0
+    sealed: list[str] = field(default_factory=list)
 
 
-def facts_from_item(item: dict[str, Any]) -> EventFacts:
-    """The few attributes the fold reads, straight from DynamoDB's wire format (hot path)."""
-    return EventFacts(
-        event_id=item["sk"]["S"],
-        ts=int(item["ts"]["N"]),
-        type=item["type"]["S"],
-        page=item["page"]["S"],
-        ghost_vid=item["ghost_vid"]["S"],
-        user_id=item["user_id"]["S"] if "user_id" in item else None,
-        country=item["country"]["S"] if "country" in item else UNKNOWN_COUNTRY,
-    )
+@dataclass
+class VisitorOutcome:
+    view: VisitorView
+    identified_periods: set[str]
+    hot_periods: set[str]
+    transitions: list[Transition]
 
 
-def plan_session(site_id: int, session_id: str, rules: LeadRules) -> tuple[list[CellChange], list[Cell]]:
-    """The cell changes that bring one session's stored cells in line with its stored events."""
-    facts = [facts_from_item(i) for i in events_dal.query_session_items(site_id, session_id, consistent=True)]
-    stored = rollups_dal.query_cells(site_id, session_id, sorted({f.ghost_vid for f in facts}))
-    changes: list[CellChange] = []
-    cells: list[Cell] = []
-    for cell_key, cell in session_cells(facts, rules).items():
-        old = stored.get(cell_key)
-        merged = never_decrease(old.cell if old else None, cell)
-        cells.append(merged)
-        if old is None or merged.encode() != old.cell.encode():
-            changes.append(CellChange(session_id, old, merged))
-    return changes, cells
-
-
-def fold_sessions(site_id: int, session_ids: Iterable[str], rules: LeadRules, now_ms: int) -> FoldReport:
+def fold_batch(
+    site_id: int, session_ids: Iterable[str], arrived: list[tuple[str, EventFacts]], now_ms: int
+) -> FoldReport:
+    """Folds the sessions a batch touched; `arrived` are the batch's own (session id, event) records."""
+    site = site_config(site_id, now_ms)
+    state = state_dal.get_state(site_id)
+    zone = Zone(state.timezone or site.timezone)
+    rules = site.lead_rules
     report = FoldReport()
-    pending = set(session_ids)
-    report.sessions = len(pending)
-    all_cells: dict[str, list[Cell]] = {}
-    for _ in range(MAX_ROUNDS):
-        changes: list[CellChange] = []
-        ordered = sorted(pending)
-        for session_id, (session_changes, cells) in zip(
-            ordered, _each(lambda sid: plan_session(site_id, sid, rules), ordered), strict=True
-        ):
-            all_cells[session_id] = cells
-            changes.extend(session_changes)
-        groups = rollups_dal.pack_transactions(site_id, changes)
-        conflicted: set[str] = set()
-        applied_groups = _each(lambda g: _try_apply(site_id, g), groups)
-        for group, applied in zip(groups, applied_groups, strict=True):
-            if applied:
-                report.transactions += 1
-                report.cells_changed += len(group)
-            else:
-                report.conflicts += 1
-                conflicted |= {change.session_id for change in group}
-        if not conflicted:
-            break
-        pending = conflicted
-    else:
-        raise RuntimeError("session cells kept conflicting; the batch will be retried")
-    report.sketch_writes = update_sketches(site_id, all_cells, rules, now_ms)
+    ordered = sorted(set(session_ids))
+    folds = [f for f in _each(lambda sid: _fold(site_id, sid, zone, rules), ordered) if f is not None]
+    report.sessions = len(folds)
+    report.cells_written = sum(_each(lambda f: _write_cells(site_id, zone, f), folds))
+    by_visitor: dict[str, list[SessionFold]] = defaultdict(list)
+    for fold in folds:
+        by_visitor[fold.summary.ghost_vid].append(fold)
+    outcomes = _each(lambda item: settle_visitor(site_id, item[0], item[1], zone, rules), by_visitor.items())
+    report.visitors = len(outcomes)
+    report.presence_writes = reach_back(site_id, outcomes)
+    report.transitions = _hand_over(site_id, outcomes, now_ms)
+    touched = {hour for fold in folds for hour in fold.cells}
+    state = state_dal.advance(site_id, zone.name)
+    if state.until is None and touched:
+        state_dal.start_at(site_id, zone.day_start(zone.date_of(min(touched))))
+        state = state_dal.get_state(site_id)
+    report.late_periods = _mark_late(site_id, zone, state, touched)
+    if state.big:
+        _keep_current_hour(site_id, zone, state, touched, now_ms)
+    _keep_live(site_id, arrived, now_ms)
+    if report.late_periods or sealing.needs_sealing(state, zone, now_ms):
+        report.sealed = sealing.seal(site_id, zone, now_ms).written
     return report
 
 
-def _try_apply(site_id: int, group: list[CellChange]) -> bool:
-    try:
-        rollups_dal.apply_cell_changes(site_id, group)
-    except rollups_dal.CellConflict:
-        return False
-    return True
+def _fold(site_id: int, session_id: str, zone: Zone, rules: LeadRules) -> SessionFold | None:
+    facts = events_dal.session_facts(site_id, session_id)
+    return fold_session(session_id, facts, zone, rules) if facts else None
 
 
-def update_sketches(
-    site_id: int, cells_by_session: dict[str, list[Cell]], rules: LeadRules, now_ms: int
-) -> int:
-    cells = [cell for session in cells_by_session.values() for cell in session]
-    adds: dict[SketchKey, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-
-    def add(granularity: Granularity, index: int, name: str, visitor: str) -> None:
-        adds[(bucket_partition(site_id, granularity), bucket_key(granularity, index))][name].add(visitor)
-
-    for cell in cells:
-        buckets: tuple[tuple[Granularity, int], ...] = (("H", cell.hour), ("D", day_of_hour(cell.hour)))
-        for granularity, index in buckets:
-            add(granularity, index, "u#v", cell.visitor)
-            for country in cell.countries:
-                add(granularity, index, f"g#{country}", cell.visitor)
-
-    horizon = now_ms // HOUR_MS - HOURLY_REACH_BACK_HOURS
-    visitors = sorted({cell.visitor for cell in cells})
-    # Read after this batch's cell transactions: of two consumers writing cells of one visitor, the later
-    # one's read sees both, so it does the reach-back every session's score parts call for.
-    states = dict(zip(visitors, _each(lambda v: rollups_dal.get_visitor(site_id, v), visitors), strict=True))
-    targets: dict[str, dict[str, set[int]]] = {}
-    for visitor, state in states.items():
-        targets[visitor] = reach_back_targets(state, rules, horizon)
-        for name, numbers in targets[visitor].items():
-            for index in numbers:
-                add("H" if name.endswith("h") else "D", index, REACH_BACK_SKETCH[name], visitor)
-    incoming = {bucket: {name: sketches.of(v) for name, v in names.items()} for bucket, names in adds.items()}
-    writes = merge_into_sketches(incoming)
-
-    def note(visitor: str) -> None:
-        """After the merges: the visitor item may only claim sketches that already hold the visitor."""
-        state = states[visitor]
-        identity = state.identity
-        if identity and state.stored_identity_key is not None and identity[0] <= state.stored_identity_key:
-            identity = None  # what is stored is already as late
-        rollups_dal.update_visitor(
-            site_id, visitor, identity, changed_notes(state, targets[visitor], horizon)
+def _write_cells(site_id: int, zone: Zone, fold: SessionFold) -> int:
+    written = 0
+    for cell in fold.cells.values():
+        first = cell.first
+        item = cells_dal.cell_item(
+            site_id, zone, cell, fold.summary if first else None, fold.parts if first else None
         )
+        written += cells_dal.put_cell(item)
+    return written
 
-    _each(note, visitors)
+
+# --- visitors -----------------------------------------------------------------------------------------
+
+
+def settle_visitor(
+    site_id: int, visitor: str, folds: list[SessionFold], zone: Zone, rules: LeadRules
+) -> VisitorOutcome:
+    index = visitors_dal.get_index(site_id, visitor)
+    fresh = _register(site_id, visitor, folds, index, zone)
+    if any(f.summary.session_id not in index.sessions for f in folds):
+        index = visitors_dal.get_index(site_id, visitor)  # after registering: see concurrent registrations
+    others = {sid: start for sid, start in index.sessions.items() if sid not in fresh}
+    parts: dict[str, SessionParts] = {
+        sid: summary_parts[1] for sid, summary_parts in cells_dal.first_cells(site_id, zone, others).items()
+    }
+    parts.update(fresh)
+    current = view(visitor, parts, rules)
+    _keep_status(site_id, zone, visitor, current, index, fresh, parts)
+    periods = active_periods(parts.values(), zone)
+    head = index.head
+    return VisitorOutcome(
+        current,
+        periods - head.noted_identified if current.identified else set(),
+        periods - head.noted_hot if current.hot else set(),
+        _transitions(site_id, current, head),
+    )
+
+
+def _register(
+    site_id: int, visitor: str, folds: list[SessionFold], index: visitors_dal.VisitorIndex, zone: Zone
+) -> dict[str, SessionParts]:
+    """Registers new sessions (and moved starts); returns the parts of this batch's sessions that are at
+    least as new as what is stored (a stale fold's session is read back from its stored first cell)."""
+    fresh: dict[str, SessionParts] = {}
+    starts: dict[str, int] = {}
+    for fold in folds:
+        session_id, start = fold.summary.session_id, fold.summary.started_at
+        known = index.sessions.get(session_id)
+        if known is not None and known < start:
+            continue  # someone folded more events of this session (an earlier one): theirs stands
+        fresh[session_id] = fold.parts
+        if known != start:
+            starts[session_id] = start
+        if known is not None and known != start:
+            cells_dal.delete_cell(cells_dal.first_cell_key(site_id, zone, session_id, known))
+    if starts:
+        visitors_dal.register_sessions(site_id, visitor, starts)
+    return fresh
+
+
+def _keep_status(
+    site_id: int,
+    zone: Zone,
+    visitor: str,
+    current: VisitorView,
+    index: visitors_dal.VisitorIndex,
+    fresh: dict[str, SessionParts],
+    parts: dict[str, SessionParts],
+) -> None:
+    """The lead lists' row, and identity and status on the sessions' first cells (sessions list filters)."""
+    row = lead_row(current)
+    listed = index.head.listed
+    lists: visitors_dal.LeadList | None = "H" if current.hot else "I" if current.identified else None
+    if (lists or listed) and row != listed:
+        days = {note[2:] for note in active_periods(parts.values(), zone) if note.startswith("D:")}
+        visitors_dal.list_lead(site_id, visitor, row, lists, current.score, current.last_seen, days)
+    changed = listed is None or (listed["hot"], listed["identified_user_id"]) != (
+        current.hot,
+        current.identified_user_id,
+    )
+    if not (current.hot or current.identified):
+        return
+    sessions = parts if changed else fresh
+    keys = [cells_dal.first_cell_key(site_id, zone, sid, p.start) for sid, p in sessions.items()]
+    cells_dal.set_visitor_status(keys, current.identified_user_id, current.hot, current.identified)
+
+
+def _transitions(site_id: int, current: VisitorView, head: visitors_dal.VisitorHead) -> list[Transition]:
+    found = []
+    if current.identified and "identified" not in head.transitions:
+        first_id = min(s.ts for p in current.parts.values() for s in p.scoring if s.kind == "id")
+        found.append(Transition(site_id, current.visitor, "visitor.identified", first_id, lead_row(current)))
+    if current.hot and "hot" not in head.transitions and current.hot_since is not None:
+        found.append(Transition(site_id, current.visitor, "lead.hot", current.hot_since, lead_row(current)))
+    return found
+
+
+def _hand_over(site_id: int, outcomes: list[VisitorOutcome], now_ms: int) -> int:
+    """First-time transitions go to the alerts (which record each once), then are noted on the visitor."""
+    from ghostid.logic import alerts
+
+    transitions = [t for outcome in outcomes for t in outcome.transitions]
+    if not transitions:
+        return 0
+    alerts.record_transitions(transitions, now_ms)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for transition in transitions:
+        kinds[transition.ghost_vid].add("hot" if transition.type == "lead.hot" else "identified")
+    _each(lambda item: visitors_dal.mark_transitions(site_id, item[0], item[1]), kinds.items())
+    return len(transitions)
+
+
+# --- reach-back ---------------------------------------------------------------------------------------
+
+
+def reach_back(site_id: int, outcomes: list[VisitorOutcome]) -> int:
+    """Adds identified visitors and hot leads to the presence of every period they were active in, then
+    notes it on each visitor. Set unions: redoing them changes nothing."""
+    adds: dict[tuple[Level, str], Presence] = defaultdict(Presence)
+    for outcome in outcomes:
+        hashed = visitor_hash(outcome.view.visitor)
+        for note in outcome.identified_periods:
+            adds[_presence_of(note)].identified.add(hashed)
+        for note in outcome.hot_periods:
+            adds[_presence_of(note)].hot.add(hashed)
+    writes = _merge_presence(site_id, dict(adds)) if adds else 0
+    noted = [o for o in outcomes if o.identified_periods or o.hot_periods]
+    _each(
+        lambda o: visitors_dal.add_notes(site_id, o.view.visitor, o.identified_periods, o.hot_periods), noted
+    )
     return writes
 
 
-REACH_BACK_SKETCH = {"ih": "u#i", "id": "u#i", "hh": "u#h", "hd": "u#h"}
+def _presence_of(note: str) -> tuple[Level, str]:
+    level, period = note.split(":", 1)
+    return level, period  # type: ignore[return-value]
 
 
-def reach_back_targets(state: VisitorState, rules: LeadRules, horizon: int) -> dict[str, set[int]]:
-    """Buckets whose identified / hot sketch must still receive this visitor (`ih`, `id`, `hh`, `hd`)."""
-    hours = {h for h in state.hours if h >= horizon}
-    result: dict[str, set[int]] = {}
-    if state.identified:
-        result["ih"] = hours - state.identified_hours
-        result["id"] = state.days - state.identified_days
-    if state.is_hot(rules):
-        result["hh"] = hours - state.hot_hours
-        result["hd"] = state.days - state.hot_days
-    return result
-
-
-def changed_notes(state: VisitorState, added: dict[str, set[int]], horizon: int) -> dict[str, set[int]]:
-    """The notes (`ih`, `id`, `hh`, `hd`) that change once `added` is noted and hours past the horizon
-    are forgotten: name → its new content."""
-    changed: dict[str, set[int]] = {}
-    stored = {
-        "ih": state.identified_hours,
-        "id": state.identified_days,
-        "hh": state.hot_hours,
-        "hd": state.hot_days,
-    }
-    for name, current in stored.items():
-        new = current | added.get(name, set())
-        if name.endswith("h"):
-            new = {h for h in new if h >= horizon}
-        if new != current:
-            changed[name] = new
-    return changed
-
-
-def merge_into_sketches(incoming: dict[SketchKey, dict[str, bytes]]) -> int:
-    """Unions `incoming` sketches into each bucket's pack (or its split items), with optimistic retries."""
-    pending = incoming
+def _merge_presence(site_id: int, adds: dict[tuple[Level, str], Presence]) -> int:
     writes = 0
+    pending = adds
     for _ in range(MAX_ROUNDS):
-        packs = rollups_dal.get_sketch_packs(pending)
-        work = [(bucket, packs[bucket], names) for bucket, names in pending.items()]
-        results = _each(lambda job: _merge_bucket(*job), work)
-        writes += sum(w for w, _ in results)
-        pending = {job[0]: job[2] for job, (_, ok) in zip(work, results, strict=True) if not ok}
+        stored = tree_dal.get_presence_versions(site_id, pending)
+        results = _each(lambda key: _merge_one(site_id, key, stored[key], pending[key]), list(pending))
+        writes += sum(1 for wrote, _ in results if wrote)
+        pending = {key: pending[key] for key, (_, ok) in zip(list(pending), results, strict=True) if not ok}
         if not pending:
             return writes
-    raise RuntimeError("sketch writes kept conflicting; the batch will be retried")
+    raise RuntimeError("presence writes kept conflicting; the batch will be retried")
 
 
-def _merge_bucket(bucket: SketchKey, pack: SketchPack, incoming: dict[str, bytes]) -> tuple[int, bool]:
-    """(writes made, done). Not done means a concurrent writer won: the caller re-reads and retries."""
-    if pack.split:
-        return _merge_split(bucket, incoming)
-    merged = dict(pack.sketches)
-    changed = False
-    for name, blob in incoming.items():
-        updated = sketches.union(merged.get(name), blob)
-        if updated is not None:
-            merged[name], changed = updated, True
-    if not changed:
-        return 0, True
-    if sum(len(name) + len(blob) for name, blob in merged.items()) <= PACK_LIMIT:
-        return 1, rollups_dal.put_sketch_pack(bucket, SketchPack(merged, pack.version))
-    # Too big to keep together: every sketch moves to its own item, then the pack is marked split.
-    writes, done = _merge_split(bucket, merged)
-    if not done:
-        return writes, False
-    return writes + 1, rollups_dal.put_sketch_pack(bucket, SketchPack({}, pack.version, split=True))
+def _merge_one(
+    site_id: int, key: tuple[Level, str], stored: tuple[Presence, int], add: Presence
+) -> tuple[bool, bool]:
+    """(wrote, done): done False means another writer won and the merge must be redone."""
+    presence, version = stored
+    before = (presence.identified.to_bytes(), presence.hot.to_bytes())
+    presence.identified.merge(add.identified)
+    presence.hot.merge(add.hot)
+    if (presence.identified.to_bytes(), presence.hot.to_bytes()) == before:
+        return False, True
+    return True, tree_dal.put_presence(site_id, key[0], key[1], presence, version)
 
 
-def _merge_split(bucket: SketchKey, incoming: dict[str, bytes]) -> tuple[int, bool]:
-    pk, bucket_key_ = bucket
-    keys = {(pk, f"{bucket_key_}#{name}"): blob for name, blob in incoming.items()}
-    current = rollups_dal.get_sketches(keys)
-    writes, done = 0, True
-    for sketch_key, blob in keys.items():
-        stored, version = current.get(sketch_key, (None, 0))
-        updated = sketches.union(stored, blob)
-        if updated is None:
-            continue
-        if rollups_dal.put_sketch(sketch_key, updated, version):
-            writes += 1
-        else:
-            done = False
-    return writes, done
+# --- the site's state, current hour and realtime ------------------------------------------------------
 
 
-_RULES_TTL_MS = 60_000
-_rules_cache: dict[int, tuple[int, LeadRules]] = {}
+def _mark_late(site_id: int, zone: Zone, state: state_dal.SiteState, touched: set[int]) -> int:
+    """Periods changed before `settled_until` were sealed already (or are being): mark them dirty."""
+    limit = state.settled_until
+    if limit is None:
+        return 0
+    late = {h for h in touched if h < limit}
+    periods = {f"H:{h}" if state.big else f"D:{zone.date_of(h).isoformat()}" for h in late}
+    if periods:
+        state_dal.mark_dirty(site_id, periods, state.gen)
+    return len(periods)
 
 
-def rules_for(site_id: int, now_ms: int) -> LeadRules:
-    """A site's lead rules, cached for a minute per warm Lambda container."""
+def _keep_current_hour(
+    site_id: int, zone: Zone, state: state_dal.SiteState, touched: set[int], now_ms: int
+) -> None:
+    """A big site's current hour node (the stats families), recomputed from its cells after this batch's
+    writes and stored only if no batch with a later generation stored one already."""
+    hour = zone.hour_start(now_ms)
+    if hour not in touched:
+        return
+    aggregate = aggregate_cells(latest_cells(cells_dal.hour_cells(site_id, zone, hour)))
+    items = tree_dal.node_items(
+        site_id, NodeRef("H", hour_key(hour)), aggregate, STATS_FAMILIES, gen=state.gen
+    )
+    tree_dal.put_nodes_if_newer(items, state.gen)
+
+
+def _keep_live(site_id: int, arrived: list[tuple[str, EventFacts]], now_ms: int) -> None:
+    for _ in range(MAX_ROUNDS):
+        current, version = live_dal.get_live(site_id, consistent=True)
+        if not live.add_events(current, arrived, now_ms):
+            return
+        if live_dal.put_live(site_id, current, version):
+            return
+    raise RuntimeError("the realtime item kept conflicting; the batch will be retried")
+
+
+# --- site configuration -------------------------------------------------------------------------------
+
+_CONFIG_TTL_MS = 60_000
+_config_cache: dict[int, tuple[int, Site]] = {}
+
+
+def site_config(site_id: int, now_ms: int) -> Site:
+    """A site's lead rules and zone, cached for a minute per warm Lambda container."""
     from ghostid.dal import sites as sites_dal
 
-    cached = _rules_cache.get(site_id)
-    if cached and now_ms - cached[0] < _RULES_TTL_MS:
+    cached = _config_cache.get(site_id)
+    if cached and now_ms - cached[0] < _CONFIG_TTL_MS:
         return cached[1]
-    site = sites_dal.get_site(site_id)
-    rules = site.lead_rules if site else LeadRules()
-    _rules_cache[site_id] = (now_ms, rules)
-    return rules
+    site = sites_dal.get_site(site_id) or Site(site_id=site_id, domain="unknown.invalid")
+    _config_cache[site_id] = (now_ms, site)
+    return site
+
+
+def clear_config_cache() -> None:
+    _config_cache.clear()

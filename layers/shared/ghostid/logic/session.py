@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ghostid.dal import events as events_dal
-from ghostid.dal import rollups as rollups_dal
+from ghostid.dal import visitors as visitors_dal
 from ghostid.errors import NotFound
 from ghostid.models.api import SessionResponse, TimelineItem
 from ghostid.models.events import StoredEvent
@@ -17,7 +17,9 @@ def site_session(site_id: int, session_id: str) -> SessionResponse:
     if not events:
         raise NotFound(f"No session {session_id!r} on site {site_id}: check the id and the siteId.")
     first = min(events, key=lambda e: (e.ts, e.event_id))
-    return build_session(events, rollups_dal.get_identity(site_id, first.ghost_vid))
+    head = visitors_dal.get_head(site_id, first.ghost_vid)
+    identity = head.listed.get("identified_user_id") if head and head.listed else None
+    return build_session(events, identity)
 
 
 def build_session(events: Sequence[StoredEvent], identified_user_id: str | None) -> SessionResponse:

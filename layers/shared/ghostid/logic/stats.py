@@ -1,125 +1,123 @@
-"""GET /api/stats: fold the window's rollup items into the response (PRODUCT §5).
+"""GET /api/stats (PRODUCT §5, §10): the six overview numbers, top pages and countries over any range.
 
-A dashboard call should cost the same however big the site is, so the consumer precomputes the three
-ranges' answers after every batch (`refresh_answers`) and a call reads that one small item. When the
-answers are not current (a batch landed since, or the hour or day rolled over) the call folds the
-window's rollup items itself, so an answer is never stale.
+A dashboard call should cost the same however big the site is. Presets are answered from a stored answer
+when nothing changed since it was computed (same generation, same period): one BatchGetItem of the site's
+state and that answer. Otherwise the call folds the period from the time tree (prefixes, sealed nodes,
+the current hour) and stores the answer for the next caller.
 """
 
 from __future__ import annotations
 
-import json
-import zlib
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from typing import Any, get_args
+from typing import Any
 
-from pydantic import ValidationError
+from ghostid.dal import sites as sites_dal
+from ghostid.dal import state as state_dal
+from ghostid.logic import periods as periods_logic
+from ghostid.logic import tree as tree_logic
+from ghostid.logic.periods import Period
+from ghostid.models.api import (
+    Comparison,
+    CountryVisitors,
+    Overview,
+    PeriodBody,
+    RangeQuery,
+    StatsQuery,
+    StatsResponse,
+    TopPage,
+)
+from ghostid.models.dimensions import STATS_FAMILIES
+from ghostid.timeutil import Zone
 
-from ghostid.dal import answers as answers_dal
-from ghostid.dal import rollups as rollups_dal
-from ghostid.logic import sketches
-from ghostid.models.api import CountryVisitors, Overview, StatsResponse, TopPage
-from ghostid.observability import logger
-from ghostid.settings import TOP_LIMIT
-from ghostid.timeutil import TimeRange, Window, window_for
-
-RANGES: tuple[TimeRange, ...] = get_args(TimeRange)
-# Raise when what an answer means changes: answers stored by the previous code are then not served.
-ANSWERS_FORMAT = 1
-
-
-def site_stats(site_id: int, time_range: TimeRange, now_ms: int) -> StatsResponse:
-    window = window_for(time_range, now_ms)
-    answer = _stored_answer(site_id, time_range)
-    if answer and answer["window"] == [window.first, window.last]:
-        try:
-            return StatsResponse.model_validate(answer["stats"])
-        except ValidationError:
-            logger.warning("stored answers no longer fit the response model", extra={"site_id": site_id})
-    return live_stats(site_id, window)
+ANSWER_LIMIT = 100  # answers keep the longest lists a caller may ask for (`limit` up to 100)
+ANSWERS_FORMAT = 2
 
 
-def _stored_answer(site_id: int, time_range: TimeRange) -> dict[str, Any] | None:
-    stored = answers_dal.get_current_answers(site_id)
-    if stored is None:
+def site_stats(query: StatsQuery, now_ms: int) -> StatsResponse:
+    key = _answer_key(query)
+    state, stored = state_dal.state_and_answer(query.site_id, key)
+    tree = site_tree(query.site_id, state, now_ms)
+    period = period_of(query, tree)
+    if stored is not None and key and stored.gen == state.gen and stored.window == period.key:
+        if stored.body.get("format") == ANSWERS_FORMAT:
+            return _limited(StatsResponse.model_validate(stored.body["stats"]), query.limit)
+    response = compute(tree, period, query.compare)
+    if key:
+        body = {"format": ANSWERS_FORMAT, "stats": response.model_dump(mode="json")}
+        state_dal.put_answer(query.site_id, key, state_dal.StoredAnswer(state.gen, period.key, body))
+    return _limited(response, query.limit)
+
+
+def _answer_key(query: StatsQuery) -> str | None:
+    """Presets are stored (with and without comparison); custom ranges are computed per call."""
+    if query.preset is None:
         return None
-    answers = json.loads(zlib.decompress(stored))
-    if answers.get("format") != ANSWERS_FORMAT:
-        return None
-    answer: dict[str, Any] | None = answers.get(time_range)
-    return answer
+    return query.preset + (f":{query.compare}" if query.compare else "")
 
 
-def live_stats(site_id: int, window: Window) -> StatsResponse:
-    """The window's answer folded from its rollup items (what the precomputed answers must equal)."""
-    return build_stats(window, rollups_dal.query_window(site_id, window))
+def site_tree(site_id: int, state: state_dal.SiteState, now_ms: int) -> tree_logic.Tree:
+    """The site's tree as its state describes it; a site with no rollups yet reads its zone from the site."""
+    timezone = state.timezone
+    if timezone is None:
+        site = sites_dal.get_site(site_id)
+        timezone = site.timezone if site else "UTC"
+    return tree_logic.Tree(site_id, Zone(timezone), state, now_ms)
 
 
-def refresh_answers(site_id: int, now_ms: int) -> bool:
-    """Recomputes every range's answer from the rollups as they are after the version bump (read
-    consistently), so stored answers tagged with the current version include every applied batch."""
-    version = answers_dal.bump_version(site_id)
-    windows = {name: window_for(name, now_ms) for name in RANGES}
-    by_granularity = {
-        granularity: list(rollups_dal.query_window(site_id, widest, consistent=True))
-        for granularity, widest in (("H", windows["24h"]), ("D", windows["30d"]))
-    }
-    answers: dict[str, Any] = {"format": ANSWERS_FORMAT}
-    for name, window in windows.items():
-        items = (i for i in by_granularity[window.granularity] if i["sk"]["S"] >= window.first_key)
-        answers[name] = {
-            "window": [window.first, window.last],
-            "stats": build_stats(window, items).model_dump(mode="json"),
-        }
-    payload = zlib.compress(json.dumps(answers, separators=(",", ":")).encode())
-    return answers_dal.put_answers(site_id, version, payload)
+def period_of(query: RangeQuery, tree: tree_logic.Tree) -> Period:
+    if query.preset is not None:
+        return periods_logic.preset(query.preset, tree.zone, tree.now)
+    assert query.from_day is not None and query.to_day is not None
+    return periods_logic.custom(tree.zone, tree.now, query.from_day, query.to_day)
 
 
-def build_stats(window: Window, items: Iterable[dict[str, Any]]) -> StatsResponse:
-    """`items` are the raw rollup items of the window's buckets (any order, any number of pages)."""
-    totals: Counter[str] = Counter()
-    pages: Counter[str] = Counter()
-    visitor_sketches: dict[str, list[bytes]] = defaultdict(list)
-    country_sketches: dict[str, list[bytes]] = defaultdict(list)
-    for item in items:
-        kind = item["sk"]["S"].split("#", 1)[1]
-        if kind == "c":
-            for name in ("pv", "ev", "se"):
-                if name in item:
-                    totals[name] += int(item[name]["N"])
-        elif kind.startswith("p#"):
-            for page, value in item.items():
-                if page not in ("pk", "sk"):
-                    pages[page] += int(value["N"])
-        elif kind == "s":  # a bucket's packed sketches
-            for name, value in item.get("m", {}).get("M", {}).items():
-                _file_sketch(name, bytes(value["B"]), visitor_sketches, country_sketches)
-        elif kind.startswith(("u#", "g#")):
-            _file_sketch(kind, bytes(item["s"]["B"]), visitor_sketches, country_sketches)
-    countries = [(name, sketches.union_estimate(blobs)) for name, blobs in country_sketches.items()]
+def compute(tree: tree_logic.Tree, period: Period, compare: periods_logic.Compare | None) -> StatsResponse:
+    periods = [period] + ([periods_logic.compared(period, compare)] if compare else [])
+    loaded = tree_logic.load(tree, periods, STATS_FAMILIES)
+    current = overview(loaded[0])
+    comparison = None
+    if compare:
+        previous = overview(loaded[1])
+        comparison = Comparison(
+            period=PeriodBody(**periods[1].as_json()),
+            overview=previous,
+            change={
+                name: periods_logic.change(getattr(current, name), getattr(previous, name))
+                for name in Overview.model_fields
+            },
+        )
+    rows = loaded[0].aggregate.rows.get("page", {})
+    countries = loaded[0].aggregate.row_visitors.get("country", {})
     return StatsResponse(
-        overview=Overview(
-            unique_visitors=sketches.union_estimate(visitor_sketches["v"]),
-            sessions=totals["se"],
-            pageviews=totals["pv"],
-            total_events=totals["ev"],
-            identified_visitors=sketches.union_estimate(visitor_sketches["i"]),
-            hot_leads=sketches.union_estimate(visitor_sketches["h"]),
-        ),
-        top_pages=[TopPage(page=p, views=v) for p, v in _top((p, v) for p, v in pages.items() if v > 0)],
-        countries=[CountryVisitors(country=c, visitors=v) for c, v in _top(x for x in countries if x[1] > 0)],
-        time_range=window.name,
+        overview=current,
+        top_pages=[TopPage(page=p, views=v) for p, v in top((p, r[1]) for p, r in rows.items() if r[1] > 0)],
+        countries=[
+            CountryVisitors(country=c, visitors=v)
+            for c, v in top((c, s.estimate()) for c, s in countries.items() if s)
+        ],
+        time_range=period.name,
+        period=PeriodBody(**period.as_json()),
+        comparison=comparison,
     )
 
 
-def _file_sketch(
-    name: str, blob: bytes, visitors: dict[str, list[bytes]], countries: dict[str, list[bytes]]
-) -> None:
-    """`u#v` / `u#i` / `u#h` (visitors, identified, hot leads) or `g#<country>`."""
-    (visitors if name.startswith("u#") else countries)[name[2:]].append(blob)
+def overview(loaded: tree_logic.Loaded) -> Overview:
+    total = loaded.aggregate
+    return Overview(
+        unique_visitors=total.visitors.estimate(),
+        sessions=total.sessions,
+        pageviews=total.pageviews,
+        total_events=total.events,
+        identified_visitors=loaded.presence.identified.estimate(),
+        hot_leads=loaded.presence.hot.estimate(),
+    )
 
 
-def _top(entries: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Most first, ties by name ascending, at most TOP_LIMIT."""
-    return sorted(entries, key=lambda entry: (-entry[1], entry[0]))[:TOP_LIMIT]
+def top(entries: Any, limit: int = ANSWER_LIMIT) -> list[tuple[str, int]]:
+    """Most first, ties by name ascending."""
+    return sorted(entries, key=lambda entry: (-entry[1], entry[0]))[:limit]
+
+
+def _limited(response: StatsResponse, limit: int) -> StatsResponse:
+    return response.model_copy(
+        update={"top_pages": response.top_pages[:limit], "countries": response.countries[:limit]}
+    )

@@ -1,12 +1,29 @@
-"""Request parameters and response bodies of the read API, field for field as the product document."""
+"""Request parameters and response bodies of the read API (PRODUCT §5, §6, §10–§12).
+
+A parameter's `description` is the message a caller gets when it is missing or wrong (`ghostid.http`).
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
-from ghostid.timeutil import TimeRange
+from ghostid.logic.periods import Compare, Preset
+from ghostid.models.dimensions import DimensionName
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _decimal_digits(value: Any) -> Any:
@@ -17,8 +34,31 @@ def _decimal_digits(value: Any) -> Any:
     return value
 
 
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str) and not _DATE.match(value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return value == "true"
+    return value
+
+
 SiteId = Annotated[int, Field(ge=1, le=2**53 - 1), BeforeValidator(_decimal_digits)]
+Count = Annotated[int, BeforeValidator(_decimal_digits)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Flag = Annotated[bool, BeforeValidator(_boolean)]
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+VisitorId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+RANGE_HELP = (
+    "timeRange must be one of 24h, today, yesterday, 7d, 30d, month, last_month, 12mo (default 7d), or custom "
+    "with from and to (YYYY-MM-DD, both included, in the site's time zone)."
+)
 
 
 class SiteQuery(BaseModel):
@@ -26,15 +66,77 @@ class SiteQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    site_id: SiteId = Field(alias="siteId")
+    site_id: SiteId = Field(
+        alias="siteId", description="siteId is required and must be a positive whole number, e.g. siteId=4."
+    )
 
 
-class StatsQuery(SiteQuery):
-    time_range: TimeRange = Field(default="7d", alias="timeRange")
+class RangeQuery(SiteQuery):
+    """A preset (`timeRange`) or local dates (`from` and `to`, with `timeRange` absent or `custom`)."""
+
+    time_range: Preset | Literal["custom"] | None = Field(
+        default=None, alias="timeRange", description=RANGE_HELP
+    )
+    from_day: Day | None = Field(default=None, alias="from", description="from must be a date YYYY-MM-DD.")
+    to_day: Day | None = Field(default=None, alias="to", description="to must be a date YYYY-MM-DD.")
+
+    @model_validator(mode="after")
+    def _one_range(self) -> RangeQuery:
+        dated = self.from_day is not None or self.to_day is not None
+        if dated and (self.from_day is None or self.to_day is None):
+            raise ValueError("from and to go together: give both (YYYY-MM-DD), or use timeRange.")
+        if dated and self.time_range not in (None, "custom"):
+            raise ValueError(
+                "Give either timeRange or from and to, not both (timeRange=custom may go with them)."
+            )
+        if self.time_range == "custom" and not dated:
+            raise ValueError("timeRange=custom needs from and to (YYYY-MM-DD).")
+        return self
+
+    @property
+    def preset(self) -> Preset | None:
+        if self.from_day is not None:
+            return None
+        if self.time_range is None or self.time_range == "custom":
+            return "7d"
+        return self.time_range
+
+
+class StatsQuery(RangeQuery):
+    compare: Compare | None = Field(default=None, description="compare must be previous or year.")
+    limit: Count = Field(
+        default=10, ge=1, le=100, description="limit must be a whole number from 1 to 100 (default 10)."
+    )
+
+
+class TimeseriesQuery(RangeQuery):
+    interval: Literal["hour", "day", "week", "month"] = Field(
+        default="day",
+        description="interval must be hour (ranges up to 7 days), day, week or month (default day).",
+    )
+    compare: Compare | None = Field(default=None, description="compare must be previous or year.")
+
+
+class BreakdownQuery(RangeQuery):
+    dimension: DimensionName = Field(
+        description="dimension is required: page, event_name, entry_page, exit_page, source, referrer, utm_source, "
+        "utm_medium, utm_campaign, utm_term, utm_content, country, device_type, browser, os or city."
+    )
+    limit: Count = Field(
+        default=10, ge=1, le=1000, description="limit must be a whole number from 1 to 1000 (default 10)."
+    )
+    cursor: Cursor | None = Field(
+        default=None, description="cursor must be a next_cursor this route returned."
+    )
 
 
 class SessionQuery(SiteQuery):
-    session_id: SessionId
+    session_id: SessionId = Field(
+        description="The session id in the path must be 1 to 128 printable characters, e.g. gs_123."
+    )
+
+
+# --- responses ----------------------------------------------------------------------------------------
 
 
 class Overview(BaseModel):
@@ -56,11 +158,86 @@ class CountryVisitors(BaseModel):
     visitors: int
 
 
-class StatsResponse(BaseModel):
+class PeriodBody(BaseModel):
+    start: str
+    end: str
+    timezone: str
+
+
+class Comparison(BaseModel):
+    period: PeriodBody
+    overview: Overview
+    change: dict[str, float | None]
+
+
+class OptionalParts(BaseModel):
+    """A body whose optional parts (`comparison`) are left out when absent, not sent as null."""
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("comparison", "") is None:
+            del data["comparison"]
+        return data
+
+
+class StatsResponse(OptionalParts):
     overview: Overview
     top_pages: list[TopPage]
     countries: list[CountryVisitors]
-    time_range: TimeRange
+    time_range: str
+    period: PeriodBody
+    comparison: Comparison | None = None
+
+
+class Point(BaseModel):
+    start: str
+    label: str
+    unique_visitors: int
+    sessions: int
+    pageviews: int
+    total_events: int
+    identified_visitors: int
+    hot_leads: int
+
+
+class SeriesComparison(BaseModel):
+    period: PeriodBody
+    points: list[Point]
+
+
+class TimeseriesResponse(OptionalParts):
+    interval: str
+    time_range: str
+    period: PeriodBody
+    points: list[Point]
+    comparison: SeriesComparison | None = None
+
+
+class BreakdownResponse(BaseModel):
+    dimension: str
+    time_range: str
+    period: PeriodBody
+    rows: list[dict[str, str | int]]
+    next_cursor: str | None
+
+
+class MinuteBody(BaseModel):
+    start: str
+    pageviews: int
+    visitors: int
+
+
+class PageVisitors(BaseModel):
+    page: str
+    visitors: int
+
+
+class RealtimeResponse(BaseModel):
+    visitors_now: int
+    pageviews_last_30m: int
+    minutes: list[MinuteBody]
+    top_pages: list[PageVisitors]
 
 
 class TimelineItem(BaseModel):

@@ -1,68 +1,141 @@
-"""State the rollup consumer keeps per visitor and per session cell."""
+"""The rollup model's values: what a session contributes (cells, summary, lead parts), what a node of the
+time tree holds, and what the consumer knows of a visitor. Storage encodings live in `ghostid.dal`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ghostid.logic.fold import Cell
-from ghostid.models.sites import LeadRules
-from ghostid.timeutil import day_of_hour
+from ghostid.distinct import Distinct
+
+Row = list[int]  # [sessions, pageviews, events] under one dimension value
 
 
-@dataclass
-class VisitorState:
-    """What the consumer knows of a visitor: derived from all its stored cells (lead-score parts, where it
-    was active, its latest identity) plus its visitor item (the identity it holds, and which identified /
-    hot-lead sketches already hold the visitor)."""
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """What the rollups need of one stored event."""
 
-    sessions: dict[str, tuple[int, int]] = field(
-        default_factory=dict
-    )  # session -> (high-intent views, custom)
-    hours: set[int] = field(default_factory=set)
-    days: set[int] = field(default_factory=set)
-    identity: tuple[str, str] | None = None  # (sortable key, user id), the latest over the cells
-    stored_identity_key: str | None = None  # the identity key the visitor item holds (`ik`)
-    # Buckets whose identified / hot-lead sketch already holds this visitor.
-    identified_hours: set[int] = field(default_factory=set)
-    identified_days: set[int] = field(default_factory=set)
-    hot_hours: set[int] = field(default_factory=set)
-    hot_days: set[int] = field(default_factory=set)
-
-    def add_cell(self, session_id: str, cell: Cell) -> None:
-        hi, cu = self.sessions.get(session_id, (0, 0))
-        self.sessions[session_id] = (hi + cell.high_intent, cu + cell.custom)
-        self.hours.add(cell.hour)
-        self.days.add(day_of_hour(cell.hour))
-        if cell.identity and (self.identity is None or cell.identity > self.identity):
-            self.identity = cell.identity
+    event_id: str
+    ts: int
+    type: str
+    page: str
+    ghost_vid: str
+    event_name: str = ""
+    user_id: str | None = None
+    country: str | None = None
+    city: str | None = None
+    device_type: str | None = None
+    browser: str | None = None
+    os: str | None = None
+    referrer: str | None = None
+    utm: tuple[tuple[str, str], ...] = ()
 
     @property
-    def high_intent(self) -> int:
-        return sum(hi for hi, _ in self.sessions.values())
-
-    @property
-    def custom(self) -> int:
-        return sum(cu for _, cu in self.sessions.values())
-
-    @property
-    def identified(self) -> bool:
-        return self.identity is not None
-
-    def is_hot(self, rules: LeadRules) -> bool:
-        return rules.is_hot(self.high_intent, self.custom, self.identified)
+    def order(self) -> tuple[int, str]:
+        return (self.ts, self.event_id)
 
 
-@dataclass
-class StoredCell:
+@dataclass(slots=True)
+class Cell:
+    """What one session contributes to one local hour: counters and, per dimension, the rows of the values
+    its events there have (a session dimension has the session's one value)."""
+
+    hour: int  # the local hour's start, epoch ms
     session_id: str
-    cell: Cell
-    version: int
+    visitor: str
+    first: bool = False  # the session's first event is in this hour
+    pageviews: int = 0
+    events: int = 0
+    rows: dict[str, dict[str, Row]] = field(default_factory=dict)
+    n: int = 0  # events of the whole session when computed (later computations hold more)
 
 
-@dataclass
-class CellChange:
-    """Replace `old` (None: not stored yet) by `new`, moving the rollups by the difference."""
+@dataclass(slots=True)
+class SessionSummary:
+    """A session without its timeline (PRODUCT §12 `GET /api/sessions`), kept on the session's first cell."""
 
     session_id: str
-    old: StoredCell | None
-    new: Cell
+    ghost_vid: str
+    started_at: int
+    ended_at: int
+    event_count: int
+    pageview_count: int
+    entry_page: str | None
+    exit_page: str | None
+    referrer: str | None
+    country: str | None
+    city: str | None
+    device_type: str | None
+    browser: str | None
+    os: str | None
+    identified_user_id: str | None = None  # the visitor's, as of now: kept current by the consumer
+    hot: bool = False
+    identified: bool = False
+
+
+@dataclass(slots=True)
+class ScoringEvent:
+    ts: int
+    event_id: str
+    kind: str  # "hi" high-intent pageview, "cu" custom event, "id" first event with a user_id
+
+
+@dataclass(slots=True)
+class SessionParts:
+    """What a visitor's profile and lead score need of one of its sessions."""
+
+    session_id: str
+    n: int
+    start: int
+    end: int
+    end_event: str  # event id of the session's latest event (ties of `end` between sessions)
+    pageviews: int
+    events: int
+    high_intent: int
+    custom: int
+    hours: list[int]
+    scoring: list[ScoringEvent]  # the earliest few, in event order (enough to find hot_since)
+    identity: tuple[int, str, str] | None  # (ts, event_id, user_id) of its latest event with a user_id
+    user_ids: dict[str, int]  # every user_id it sent -> the latest time it sent it
+    countries: list[str]
+    devices: list[str]
+    last_country: str | None
+    last_pages: list[str]  # up to 5 distinct pageview pages, most recently viewed first
+
+
+@dataclass
+class Aggregate:
+    """A node of the time tree (an hour, a day, a week, a month, or a prefix): the overview counters, the
+    visitors, and per dimension and value the count metrics and (where the dimension has them) visitors."""
+
+    pageviews: int = 0
+    events: int = 0
+    sessions: int = 0
+    visitors: Distinct = field(default_factory=Distinct)
+    rows: dict[str, dict[str, Row]] = field(default_factory=dict)
+    row_visitors: dict[str, dict[str, Distinct]] = field(default_factory=dict)
+
+    def merge(self, other: Aggregate) -> None:
+        self.pageviews += other.pageviews
+        self.events += other.events
+        self.sessions += other.sessions
+        self.visitors.merge(other.visitors)
+        for dim, values in other.rows.items():
+            mine = self.rows.setdefault(dim, {})
+            for value, row in values.items():
+                current = mine.get(value)
+                mine[value] = [a + b for a, b in zip(current, row, strict=True)] if current else list(row)
+        for dim, sketches in other.row_visitors.items():
+            mine_sketches = self.row_visitors.setdefault(dim, {})
+            for value, sketch in sketches.items():
+                if value in mine_sketches:
+                    mine_sketches[value].merge(sketch)
+                else:
+                    mine_sketches[value] = Distinct.from_bytes(sketch.to_bytes())
+
+
+@dataclass
+class Presence:
+    """Identified visitors and hot leads of one period (reach-back keeps them current)."""
+
+    identified: Distinct = field(default_factory=Distinct)
+    hot: Distinct = field(default_factory=Distinct)

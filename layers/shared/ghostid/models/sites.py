@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+from ghostid.timeutil import Zone, is_time_zone
 
 DEFAULT_HIGH_INTENT_PAGES = ("/pricing", "/demo", "/contact", "/signup", "/trial")
 
@@ -43,6 +45,19 @@ class Site(BaseModel):
     # `domain` or `extra_domains` (each a host, optionally with :port; subdomains included).
     active: bool = True
     extra_domains: tuple[Annotated[str, StringConstraints(min_length=1, max_length=253)], ...] = ()
+    # Every hour, day, week and month boundary of the read routes is local to this IANA zone (PRODUCT §10).
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not is_time_zone(value):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin")
+        return value
+
+    @property
+    def zone(self) -> Zone:
+        return Zone(self.timezone)
 
 
 class LoginSession(BaseModel):

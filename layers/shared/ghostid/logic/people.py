@@ -1,0 +1,207 @@
+"""The people behind the numbers (PRODUCT §12): lead lists, a visitor's profile, the sessions list.
+
+- Hot leads and identified visitors come from the sparse lead-list indexes the consumer keeps (one Query a
+  page); a range that ends now filters by `last_seen`, a past range by the visitor's active local days.
+  `status=all` has no index (every visitor would be written to one on every event): it reads the range's
+  cells and each visitor's sessions, so its cost grows with the visitors of the range.
+- A visitor's profile: its partition (registry and head) and its sessions' first cells (two requests).
+- Sessions: the range's day partitions of cells, first cells newest first (one Query a day touched).
+Cursors are keyset positions, signed (`ghostid.logic.cursor`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from ghostid.dal import cells as cells_dal
+from ghostid.dal import state as state_dal
+from ghostid.dal import visitors as visitors_dal
+from ghostid.errors import NotFound
+from ghostid.logic import cursor
+from ghostid.logic import tree as tree_logic
+from ghostid.logic.periods import Period
+from ghostid.logic.stats import period_of, site_tree
+from ghostid.logic.visitors import lead_row, view
+from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
+from ghostid.models.rollups import SessionSummary
+from ghostid.models.sites import LeadRules
+from ghostid.timeutil import format_timestamp, parse_timestamp
+
+SESSIONS_PER_PROFILE = 50
+
+
+# --- leads ------------------------------------------------------------------------------------------------
+
+
+def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> dict[str, Any]:
+    state = state_dal.get_state(query.site_id, consistent=False)
+    tree = site_tree(query.site_id, state, now_ms)
+    period = period_of(query, tree)
+    scope = query.model_dump(exclude={"cursor", "limit", "site_id"}, mode="json")
+    after = cursor.decode("leads", query.site_id, scope, query.cursor) if query.cursor else None
+    by_score = query.sort == "score"
+    if query.status == "all":
+        candidates = _all_leads(tree, period, rules or LeadRules(), by_score)
+    else:
+        candidates = _listed(query.site_id, query.status, by_score, period, now_ms)
+    page: list[dict[str, Any]] = []
+    for key, row in candidates:
+        if after is not None and key >= after:
+            continue  # keys run from the newest (smallest key) on
+        page.append(row)
+        if len(page) > query.limit:
+            break
+    more = len(page) > query.limit
+    page = page[: query.limit]
+    last = _lead_key(page[-1], by_score) if more else None
+    return {
+        "leads": page,
+        "next_cursor": cursor.encode("leads", query.site_id, scope, last) if last is not None else None,
+    }
+
+
+def _lead_key(row: dict[str, Any], by_score: bool) -> list[Any]:
+    """The walk's order as an ascending key: last_seen newest first (or score highest first, then
+    last_seen newest first), ties by ghost_vid."""
+    seen = -parse_timestamp(row["last_seen"])
+    return [-row["score"], seen, row["ghost_vid"]] if by_score else [seen, row["ghost_vid"]]
+
+
+def _listed(site_id: int, status: str, by_score: bool, period: Period, now_ms: int) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    lists: list[visitors_dal.LeadList] = ["H"] if status == "hot" else ["H", "I"]
+    streams = [
+        ((_lead_key(row, by_score), row, days) for row, days in visitors_dal.iter_leads(site_id, name, by_score))
+        for name in lists
+    ]
+    ends_now = period.end > now_ms
+    wanted_days = {d.isoformat() for d in period.days} if not period.hourly else set()
+    for key, row, days in heapq.merge(*streams, key=lambda item: item[0]):
+        if status == "identified" and not row["identified_user_id"]:
+            continue
+        if not ends_now and not days & wanted_days:
+            continue
+        if ends_now and parse_timestamp(row["last_seen"]) < period.start:
+            if not by_score:
+                return  # newest first: every later row was last seen before the range
+            continue
+        yield key, row
+
+
+def _all_leads(
+    tree: tree_logic.Tree, period: Period, rules: LeadRules, by_score: bool
+) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    """Every visitor with an event in the range (from its cells), each computed from all its sessions."""
+    visitors: set[str] = set()
+    day = tree.zone.date_of(period.start)
+    last = tree.zone.date_of(min(period.end, tree.now + 1) - 1)
+    while day <= last:
+        for cell in cells_dal.day_cells(tree.site_id, day.isoformat()):
+            if period.start <= cell.hour < period.end:
+                visitors.add(cell.visitor)
+        day = date.fromordinal(day.toordinal() + 1)
+    rows = []
+    for visitor in visitors:
+        index = visitors_dal.get_index(tree.site_id, visitor, consistent=False)
+        found = cells_dal.first_cells(tree.site_id, tree.zone, index.sessions, consistent=False)
+        if found:
+            row = lead_row(view(visitor, {sid: pair[1] for sid, pair in found.items()}, rules))
+            rows.append((_lead_key(row, by_score), row))
+    yield from sorted(rows, key=lambda pair: pair[0])
+
+
+# --- a visitor ----------------------------------------------------------------------------------------
+
+
+def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[str, Any]:
+    state = state_dal.get_state(query.site_id, consistent=False)
+    tree = site_tree(query.site_id, state, now_ms)
+    index = visitors_dal.get_index(query.site_id, query.ghost_vid, consistent=False)
+    if not index.sessions:
+        raise NotFound(f"No visitor {query.ghost_vid!r} on site {query.site_id}: check the id and the siteId.")
+    found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
+    parts = {sid: pair[1] for sid, pair in found.items()}
+    current = view(query.ghost_vid, parts, rules)
+    summaries = sorted((pair[0] for pair in found.values()), key=lambda s: (-s.started_at, s.session_id))
+    scope = {"ghost_vid": query.ghost_vid}
+    if query.cursor:
+        last_start, last_id = cursor.decode("visitor", query.site_id, scope, query.cursor)
+        summaries = [s for s in summaries if (-s.started_at, s.session_id) > (-last_start, last_id)]
+    page = summaries[:SESSIONS_PER_PROFILE]
+    more = len(summaries) > SESSIONS_PER_PROFILE
+    next_cursor = cursor.encode("visitor", query.site_id, scope, [page[-1].started_at, page[-1].session_id]) if more else None
+    return {
+        **lead_row(current),
+        "user_ids": current.user_ids,
+        "pageviews": sum(p.pageviews for p in parts.values()),
+        "events": sum(p.events for p in parts.values()),
+        "countries": sorted({c for p in parts.values() for c in p.countries}),
+        "devices": sorted({d for p in parts.values() for d in p.devices}),
+        "sessions": [summary_body(s, current.identified_user_id) for s in page],
+        "session_count": len(parts),
+        "next_cursor": next_cursor,
+    }
+
+
+# --- sessions -----------------------------------------------------------------------------------------
+
+
+def site_sessions(query: SessionsQuery, now_ms: int) -> dict[str, Any]:
+    state = state_dal.get_state(query.site_id, consistent=False)
+    tree = site_tree(query.site_id, state, now_ms)
+    period = period_of(query, tree)
+    scope = query.model_dump(exclude={"cursor", "limit", "site_id"}, mode="json")
+    after = cursor.decode("sessions", query.site_id, scope, query.cursor) if query.cursor else None
+    page: list[SessionSummary] = []
+    for summary in _sessions_in(tree, period, query, after):
+        page.append(summary)
+        if len(page) > query.limit:
+            break
+    more = len(page) > query.limit
+    page = page[: query.limit]
+    last = [page[-1].started_at, page[-1].session_id] if more else None
+    return {
+        "sessions": [summary_body(s, s.identified_user_id) for s in page],
+        "next_cursor": cursor.encode("sessions", query.site_id, scope, last) if last else None,
+    }
+
+
+def _sessions_in(
+    tree: tree_logic.Tree, period: Period, query: SessionsQuery, after: list[Any] | None
+) -> Iterator[SessionSummary]:
+    end = min(period.end, tree.now + 1)
+    if after is not None:
+        end = min(end, int(after[0]) + 1)
+    day: date = tree.zone.date_of(end - 1)
+    first_day = tree.zone.date_of(period.start)
+    while day >= first_day:
+        for summary in cells_dal.sessions_started(
+            query.site_id, day.isoformat(), period.start, end, query.country, query.identified, query.hot, query.ghost_vid
+        ):
+            if after is not None and (-summary.started_at, summary.session_id) <= (-int(after[0]), after[1]):
+                continue
+            yield summary
+        day = date.fromordinal(day.toordinal() - 1)
+
+
+def summary_body(summary: SessionSummary, identified_user_id: str | None) -> dict[str, Any]:
+    return {
+        "session_id": summary.session_id,
+        "ghost_vid": summary.ghost_vid,
+        "identified_user_id": identified_user_id,
+        "country": summary.country,
+        "city": summary.city,
+        "device_type": summary.device_type,
+        "browser": summary.browser,
+        "os": summary.os,
+        "started_at": format_timestamp(summary.started_at),
+        "ended_at": format_timestamp(summary.ended_at),
+        "duration_seconds": (summary.ended_at - summary.started_at) // 1000,
+        "event_count": summary.event_count,
+        "pageview_count": summary.pageview_count,
+        "entry_page": summary.entry_page,
+        "exit_page": summary.exit_page,
+        "referrer": summary.referrer,
+    }
