@@ -19,8 +19,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="use a deployed CloudFormation stack instead of the local one")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    site = commands.add_parser("site", help="register sites").add_subparsers(dest="action", required=True)
-    create = site.add_parser("create", help="register a site")
+    site = commands.add_parser("site", help="register and manage sites").add_subparsers(
+        dest="action", required=True
+    )
+    create = site.add_parser("create", help="register a site (refuses an id that exists)")
     create.add_argument("--site-id", type=int, required=True)
     create.add_argument("--domain", required=True)
     create.add_argument("--name", default="")
@@ -28,8 +30,29 @@ def _parser() -> argparse.ArgumentParser:
         "--extra-domain", action="append", default=[], help="another domain the tracker may send from"
     )
     create.add_argument(
+        "--timezone", default="UTC", help="IANA time zone of the site's reports (default UTC)"
+    )
+    create.add_argument(
         "--inactive", action="store_true", help="registered, but the collector refuses events"
     )
+    site.add_parser("list", help="every registered site")
+    show = site.add_parser("show", help="one site's settings")
+    show.add_argument("--site-id", type=int, required=True)
+    update = site.add_parser(
+        "update", help="change a site's settings (a new time zone or lead rules rebuilds its rollups)"
+    )
+    update.add_argument("--site-id", type=int, required=True)
+    update.add_argument("--domain")
+    update.add_argument("--name")
+    update.add_argument("--extra-domain", action="append", help="replaces the extra domains (repeat it)")
+    update.add_argument("--no-extra-domains", action="store_true", help="removes every extra domain")
+    update.add_argument("--timezone", help="IANA time zone, e.g. Europe/Berlin")
+    update.add_argument("--high-intent-pages", help="comma-separated paths, each matching itself and below")
+    update.add_argument("--pageview-weight", type=int, help="points per pageview of a high-intent page")
+    update.add_argument("--custom-event-weight", type=int, help="points per custom event")
+    update.add_argument("--identified-weight", type=int, help="points once the visitor is identified")
+    update.add_argument("--threshold", type=int, help="score at which a visitor is a hot lead")
+    update.add_argument("--active", choices=["yes", "no"], help="whether the collector takes its events")
 
     member = commands.add_parser("member", help="grant or revoke access").add_subparsers(
         dest="action", required=True
@@ -78,18 +101,9 @@ class UserError(Exception):
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     from ghostid.dal import sites as sites_dal
     from ghostid.logic import auth
-    from ghostid.models.sites import Site
 
     if args.command == "site":
-        site = Site(
-            site_id=args.site_id,
-            domain=args.domain,
-            name=args.name,
-            extra_domains=tuple(args.extra_domain),
-            active=not args.inactive,
-        )
-        sites_dal.put_site(site)
-        print(f"site {args.site_id} ({args.domain}) registered", file=out)
+        _site_command(args, out)
     elif args.command == "member":
         _require_site(args.site)
         if args.action == "add":
@@ -107,11 +121,81 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from ghostid.logic.rebuild import rebuild_site
 
         site = _require_site(args.site)
-        print(rebuild_site(args.site, site.lead_rules, timeutil.now_ms()), file=out)
+        print(rebuild_site(args.site, site, timeutil.now_ms()), file=out)
     elif args.command == "import":
         _require_site(args.site)
         print(_import(args.site, args.file), file=out)
     return 0
+
+
+def _site_command(args: argparse.Namespace, out: TextIO) -> None:
+    from ghostid.dal import sites as sites_dal
+    from ghostid.models.sites import Site
+    from pydantic import ValidationError
+
+    try:
+        if args.action == "create":
+            site = Site(
+                site_id=args.site_id,
+                domain=args.domain,
+                name=args.name,
+                extra_domains=tuple(args.extra_domain),
+                active=not args.inactive,
+                timezone=args.timezone,
+            )
+            if not sites_dal.create_site(site):
+                raise UserError(
+                    f"site {args.site_id} exists already: change it with "
+                    f"`ghostid site update --site-id {args.site_id} ...` (see `ghostid site show`)"
+                )
+            print(f"site {args.site_id} ({args.domain}, {args.timezone}) registered", file=out)
+        elif args.action == "list":
+            for site in sites_dal.list_sites():
+                print(f"{site.site_id}\t{site.domain}\t{site.timezone}\t{site.name}", file=out)
+        elif args.action == "show":
+            print(_require_site(args.site_id).model_dump_json(indent=2), file=out)
+        else:
+            _update_site(args, out)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise UserError(problems) from None
+
+
+def _update_site(args: argparse.Namespace, out: TextIO) -> None:
+    from ghostid import timeutil
+    from ghostid.dal import sites as sites_dal
+    from ghostid.logic.rebuild import rebuild_site
+    from ghostid.models.sites import LeadRules, Site
+
+    site = _require_site(args.site_id)
+    changes: dict[str, object] = {
+        k: v
+        for k, v in {"domain": args.domain, "name": args.name, "timezone": args.timezone}.items()
+        if v is not None
+    }
+    if args.extra_domain is not None or args.no_extra_domains:
+        changes["extra_domains"] = tuple(args.extra_domain or ())
+    if args.active is not None:
+        changes["active"] = args.active == "yes"
+    rules = {
+        "high_intent_pages": tuple(p.strip() for p in args.high_intent_pages.split(",") if p.strip())
+        if args.high_intent_pages is not None
+        else None,
+        "pageview_weight": args.pageview_weight,
+        "custom_event_weight": args.custom_event_weight,
+        "identified_weight": args.identified_weight,
+        "threshold": args.threshold,
+    }
+    rule_changes = {k: v for k, v in rules.items() if v is not None}
+    if rule_changes:
+        changes["lead_rules"] = LeadRules.model_validate({**site.lead_rules.model_dump(), **rule_changes})
+    updated = Site.model_validate({**site.model_dump(), **changes})
+    sites_dal.put_site(updated)
+    print(f"site {updated.site_id} updated", file=out)
+    if updated.timezone != site.timezone or updated.lead_rules != site.lead_rules:
+        what = "time zone" if updated.timezone != site.timezone else "lead rules"
+        print(f"its {what} changed: rebuilding its rollups from its events...", file=out)
+        print(rebuild_site(updated.site_id, updated, timeutil.now_ms()), file=out)
 
 
 def _require_site(site_id: int) -> Site:

@@ -59,11 +59,30 @@ DEVICES = [
 ]
 REFERRERS = [
     (None, 35),
-    ("https://google.com", 30),
-    ("https://news.ycombinator.com", 8),
-    ("https://www.linkedin.com", 10),
+    ("https://www.google.com/", 26),
+    ("https://google.com", 4),
+    ("https://news.ycombinator.com/item", 8),
+    ("https://www.linkedin.com/feed", 10),
+    ("https://m.facebook.com/", 4),
     ("https://twitter.com", 7),
     ("https://duckduckgo.com", 5),
+]
+# A session's first event carries these (the tracker keeps a page's UTM parameters as properties).
+CAMPAIGNS: list[tuple[dict[str, str] | None, int]] = [
+    (None, 75),
+    ({"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "spring-launch"}, 8),
+    (
+        {
+            "utm_source": "google",
+            "utm_medium": "cpc",
+            "utm_campaign": "brand",
+            "utm_term": "visitor analytics",
+            "utm_content": "ad-a",
+        },
+        7,
+    ),
+    ({"utm_source": "linkedin", "utm_medium": "social", "utm_campaign": "lead-scoring-webinar"}, 6),
+    ({"utm_source": "partner", "utm_campaign": "café-crème"}, 4),
 ]
 CUSTOM_EVENTS = [
     ("cta_clicked", {"section": "hero"}),
@@ -123,12 +142,17 @@ def _session(
     pages: list[tuple[tuple[str, str], int]],
 ) -> Iterator[dict[str, Any]]:
     referrer = _pick(rng, REFERRERS)
+    campaign = _pick(rng, CAMPAIGNS)
     moment = start
     for step in range(1 + int(rng.expovariate(0.35))):
         if moment >= end:
             return
         page, title = ("/", "Home") if step == 0 and rng.random() < 0.5 else _pick(rng, pages)
-        yield _event(visitor, session_id, moment, "pageview", page, title, referrer if step == 0 else None)
+        first = step == 0
+        utm = dict(campaign) if first and campaign else None
+        yield _event(
+            visitor, session_id, moment, "pageview", page, title, referrer if first else None, props=utm
+        )
         if rng.random() < 0.15:
             name, props = rng.choice(CUSTOM_EVENTS)
             moment += rng.randint(2_000, 40_000)

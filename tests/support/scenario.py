@@ -12,8 +12,8 @@ from ghostid.dal import auth as auth_dal
 from ghostid.dal import sites as sites_dal
 from ghostid.dal.events import item_to_event
 from ghostid.logic import auth, importer, session, stats
-from ghostid.models.sites import LoginSession, Site
 from ghostid.models.api import StatsQuery
+from ghostid.models.sites import LoginSession, Site
 
 from tests.support import lambdas, reference, traffic
 

@@ -272,7 +272,11 @@ def sessions_started(
         if flag is not None:
             names[f"#{attribute}"] = attribute
             values[f":{attribute}"] = {"BOOL": True}
-            filters.append(f"#{attribute} = :{attribute}" if flag else f"(attribute_not_exists(#{attribute}) OR #{attribute} <> :{attribute})")
+            filters.append(
+                f"#{attribute} = :{attribute}"
+                if flag
+                else f"(attribute_not_exists(#{attribute}) OR #{attribute} <> :{attribute})"
+            )
     request: dict[str, Any] = {
         "TableName": rollups_table(),
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from ghostid.dal.client import dynamodb
+from ghostid.dal.client import dynamodb, put_if, query_all
 from ghostid.dal.codec import key
 from ghostid.models.sites import LeadRules, Site
 from ghostid.settings import sites_table
@@ -15,29 +16,51 @@ def _site_pk(site_id: int) -> str:
 
 
 def put_site(site: Site) -> None:
-    dynamodb().put_item(
-        TableName=sites_table(),
-        Item={
-            **key(_site_pk(site.site_id), "SITE"),
-            "site_id": {"N": str(site.site_id)},
-            "domain": {"S": site.domain},
-            "name": {"S": site.name},
-            "lead_rules": {"S": site.lead_rules.model_dump_json()},
-            "active": {"BOOL": site.active},
-            "timezone": {"S": site.timezone},
-            **(
-                {"extra_domains": {"L": [{"S": d} for d in site.extra_domains]}} if site.extra_domains else {}
-            ),
-        },
+    dynamodb().put_item(TableName=sites_table(), Item=_site_item(site))
+
+
+def create_site(site: Site) -> bool:
+    """Registers a new site; False (and nothing written) when the id is taken."""
+    return put_if(
+        {
+            "TableName": sites_table(),
+            "Item": _site_item(site),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
     )
+
+
+def list_sites() -> list[Site]:
+    """Every site (a Scan: for the operator's command line, never for a route)."""
+    request = {
+        "TableName": sites_table(),
+        "FilterExpression": "sk = :site",
+        "ExpressionAttributeValues": {":site": {"S": "SITE"}},
+    }
+    return sorted((_site_of(item) for item in query_all(request)), key=lambda s: s.site_id)
+
+
+def _site_item(site: Site) -> dict[str, Any]:
+    return {
+        **key(_site_pk(site.site_id), "SITE"),
+        "site_id": {"N": str(site.site_id)},
+        "domain": {"S": site.domain},
+        "name": {"S": site.name},
+        "lead_rules": {"S": site.lead_rules.model_dump_json()},
+        "active": {"BOOL": site.active},
+        "timezone": {"S": site.timezone},
+        **({"extra_domains": {"L": [{"S": d} for d in site.extra_domains]}} if site.extra_domains else {}),
+    }
 
 
 def get_site(site_id: int) -> Site | None:
     item = dynamodb().get_item(TableName=sites_table(), Key=key(_site_pk(site_id), "SITE")).get("Item")
-    if item is None:
-        return None
+    return _site_of(item) if item is not None else None
+
+
+def _site_of(item: dict[str, Any]) -> Site:
     return Site(
-        site_id=site_id,
+        site_id=int(item["site_id"]["N"]),
         domain=item["domain"]["S"],
         name=item.get("name", {}).get("S", ""),
         lead_rules=LeadRules(**json.loads(item["lead_rules"]["S"])) if "lead_rules" in item else LeadRules(),

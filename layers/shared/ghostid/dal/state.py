@@ -183,7 +183,9 @@ def claim(site_id: int, seen: SiteState, up_to: int) -> bool:
     )
 
 
-def settle(site_id: int, until: int | None, cleaned: dict[str, int], big: bool, since: int | None = None) -> bool:
+def settle(
+    site_id: int, until: int | None, cleaned: dict[str, int], big: bool, since: int | None = None
+) -> bool:
     """Records finished sealing work: everything before `until` is built, and removes the dirty marks that
     were rebuilt (only if nobody marked them again meanwhile)."""
     names: dict[str, str] = {"#u": "until"}
@@ -214,7 +216,9 @@ def settle(site_id: int, until: int | None, cleaned: dict[str, int], big: bool, 
     return update_if(request) is not None
 
 
-def reset(site_id: int, timezone: str, until: int | None, big: bool, gen: int, since: int | None = None) -> None:
+def reset(
+    site_id: int, timezone: str, until: int | None, big: bool, gen: int, since: int | None = None
+) -> None:
     """The state a rebuild leaves: built in `timezone`, every node before `until` built, nothing dirty."""
     item: dict[str, Any] = {
         "pk": {"S": partition(site_id)},

@@ -32,7 +32,9 @@ def site_breakdown(query: BreakdownQuery, now_ms: int) -> BreakdownResponse:
         ranked = [row for row in ranked if _rank(row, dimension) > (after[0], after[1])]
     page = ranked[: query.limit]
     more = len(ranked) > query.limit
-    next_cursor = cursor.encode(ROUTE, query.site_id, scope, list(_rank(page[-1], dimension))) if more else None
+    next_cursor = (
+        cursor.encode(ROUTE, query.site_id, scope, list(_rank(page[-1], dimension))) if more else None
+    )
     return BreakdownResponse(
         dimension=dimension.name,
         time_range=period.name,

@@ -32,7 +32,9 @@ def decode(route: str, site_id: int, query: dict[str, Any], cursor: str) -> Any:
     except (ValueError, TypeError):
         raise _invalid() from None
     tag, body = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
-    expected = hmac.new(cursor_secret(), _scope(route, site_id, query) + b"\0" + body, hashlib.sha256).digest()
+    expected = hmac.new(
+        cursor_secret(), _scope(route, site_id, query) + b"\0" + body, hashlib.sha256
+    ).digest()
     if len(raw) <= _TAG_BYTES or not hmac.compare_digest(tag, expected[:_TAG_BYTES]):
         raise _invalid()
     try:

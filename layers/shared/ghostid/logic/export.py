@@ -38,7 +38,9 @@ def export_page(query: ExportQuery, now_ms: int) -> ExportPage:
     tree = site_tree(query.site_id, state, now_ms)
     period = custom(tree.zone, now_ms, query.from_day, query.to_day)
     scope = {"from": query.from_day.isoformat(), "to": query.to_day.isoformat()}
-    hour, skip = cursor.decode("export", query.site_id, scope, query.cursor) if query.cursor else (period.start, 0)
+    hour, skip = (
+        cursor.decode("export", query.site_id, scope, query.cursor) if query.cursor else (period.start, 0)
+    )
     lines: list[str] = []
     size = 0
     end = min(period.end, tree.now + HOUR_MS)
@@ -48,7 +50,9 @@ def export_page(query: ExportQuery, now_ms: int) -> ExportPage:
             line = json.dumps(export_shape(event), separators=(",", ":"), ensure_ascii=False)
             if len(lines) == MAX_EVENTS or size + len(line) + 1 > MAX_BYTES:
                 position = [hour, number]
-                return ExportPage("".join(lines), len(lines), cursor.encode("export", query.site_id, scope, position))
+                return ExportPage(
+                    "".join(lines), len(lines), cursor.encode("export", query.site_id, scope, position)
+                )
             lines.append(line + "\n")
             size += len(line) + 1
         hour, skip = hour + HOUR_MS, 0
@@ -59,7 +63,9 @@ def _hour_events(site_id: int, tree: object, hour: int) -> list[StoredEvent]:
     from ghostid.logic.tree import Tree
 
     assert isinstance(tree, Tree)
-    sessions = sorted({cell.session_id for cell in cells_dal.hour_cells(site_id, tree.zone, hour, consistent=False)})
+    sessions = sorted(
+        {cell.session_id for cell in cells_dal.hour_cells(site_id, tree.zone, hour, consistent=False)}
+    )
     found = _pool.map(lambda sid: list(events_dal.query_session_items(site_id, sid)), sessions)
     events = [events_dal.item_to_event(item) for items in found for item in items]
     inside = [e for e in events if hour <= e.ts < hour + HOUR_MS]

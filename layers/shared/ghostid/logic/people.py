@@ -70,10 +70,15 @@ def _lead_key(row: dict[str, Any], by_score: bool) -> list[Any]:
     return [-row["score"], seen, row["ghost_vid"]] if by_score else [seen, row["ghost_vid"]]
 
 
-def _listed(site_id: int, status: str, by_score: bool, period: Period, now_ms: int) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+def _listed(
+    site_id: int, status: str, by_score: bool, period: Period, now_ms: int
+) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     lists: list[visitors_dal.LeadList] = ["H"] if status == "hot" else ["H", "I"]
     streams = [
-        ((_lead_key(row, by_score), row, days) for row, days in visitors_dal.iter_leads(site_id, name, by_score))
+        (
+            (_lead_key(row, by_score), row, days)
+            for row, days in visitors_dal.iter_leads(site_id, name, by_score)
+        )
         for name in lists
     ]
     ends_now = period.end > now_ms
@@ -120,7 +125,9 @@ def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[
     tree = site_tree(query.site_id, state, now_ms)
     index = visitors_dal.get_index(query.site_id, query.ghost_vid, consistent=False)
     if not index.sessions:
-        raise NotFound(f"No visitor {query.ghost_vid!r} on site {query.site_id}: check the id and the siteId.")
+        raise NotFound(
+            f"No visitor {query.ghost_vid!r} on site {query.site_id}: check the id and the siteId."
+        )
     found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
     parts = {sid: pair[1] for sid, pair in found.items()}
     current = view(query.ghost_vid, parts, rules)
@@ -131,7 +138,11 @@ def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[
         summaries = [s for s in summaries if (-s.started_at, s.session_id) > (-last_start, last_id)]
     page = summaries[:SESSIONS_PER_PROFILE]
     more = len(summaries) > SESSIONS_PER_PROFILE
-    next_cursor = cursor.encode("visitor", query.site_id, scope, [page[-1].started_at, page[-1].session_id]) if more else None
+    next_cursor = (
+        cursor.encode("visitor", query.site_id, scope, [page[-1].started_at, page[-1].session_id])
+        if more
+        else None
+    )
     return {
         **lead_row(current),
         "user_ids": current.user_ids,
@@ -178,7 +189,14 @@ def _sessions_in(
     first_day = tree.zone.date_of(period.start)
     while day >= first_day:
         for summary in cells_dal.sessions_started(
-            query.site_id, day.isoformat(), period.start, end, query.country, query.identified, query.hot, query.ghost_vid
+            query.site_id,
+            day.isoformat(),
+            period.start,
+            end,
+            query.country,
+            query.identified,
+            query.hot,
+            query.ghost_vid,
         ):
             if after is not None and (-summary.started_at, summary.session_id) <= (-int(after[0]), after[1]):
                 continue

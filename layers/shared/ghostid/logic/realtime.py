@@ -39,5 +39,8 @@ def site_realtime(site_id: int, now_ms: int) -> RealtimeResponse:
         visitors_now=len({e[1] for e in recent}),
         pageviews_last_30m=sum(b.pageviews for b in bodies),
         minutes=bodies,
-        top_pages=[PageVisitors(page=p, visitors=v) for p, v in top(((p, len(v)) for p, v in pages.items()), TOP_PAGES)],
+        top_pages=[
+            PageVisitors(page=p, visitors=v)
+            for p, v in top(((p, len(v)) for p, v in pages.items()), TOP_PAGES)
+        ],
     )

@@ -84,7 +84,9 @@ def rollup_items(
     hours = _hour_aggregates(folds)
     result.big = _is_big(hours, zone)
     result.until = zone.hour_start(now_ms) if result.big else zone.day_start(zone.date_of(now_ms))
-    result.since = min((zone.day_start(zone.date_of(h)) for h in hours), default=result.until) if result.big else None
+    result.since = (
+        min((zone.day_start(zone.date_of(h)) for h in hours), default=result.until) if result.big else None
+    )
     nodes = _nodes(hours, zone, result)
     for ref, aggregate in nodes.items():
         result.items += tree_dal.node_items(site_id, ref, aggregate, FAMILIES, gen=gen)

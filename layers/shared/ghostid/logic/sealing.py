@@ -76,7 +76,9 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
         if big and not state.big:
             since = target
     if state.big:
-        sealed = replace(state, until=target, claim=None, dirty={k: v for k, v in state.dirty.items() if k not in marks})
+        sealed = replace(
+            state, until=target, claim=None, dirty={k: v for k, v in state.dirty.items() if k not in marks}
+        )
         done = tree_logic.Tree(site_id, zone, sealed, now_ms)
         _build_prefixes(done, HOUR_PREFIXES, report)
         if end_day > first_day or marks:
@@ -117,7 +119,10 @@ def _write_day(tree: tree_logic.Tree, day: date, report: SealReport) -> None:
     """A day node: from its hour nodes on a big site (since it became big), else from its cells."""
     ref = NodeRef("D", day_key(day))
     if tree.has_fine_nodes(tree.zone.day_start(day)):
-        hours = [NodeRef("H", hour_key(h)) for h in range(tree.zone.day_start(day), tree.zone.day_end(day), HOUR_MS)]
+        hours = [
+            NodeRef("H", hour_key(h))
+            for h in range(tree.zone.day_start(day), tree.zone.day_end(day), HOUR_MS)
+        ]
         _merge_into(tree, ref, hours, report)
     else:
         cells = cells_dal.day_cells(tree.site_id, day_key(day), consistent=True)
@@ -128,7 +133,10 @@ def _parents(tree: tree_logic.Tree, day: date, target: int) -> list[NodeRef]:
     """The complete ISO week and month holding `day` (big sites, since they became big)."""
     found = []
     monday = day - timedelta(days=day.weekday())
-    if tree.has_fine_nodes(tree.zone.day_start(monday)) and tree.zone.day_end(monday + timedelta(days=6)) <= target:
+    if (
+        tree.has_fine_nodes(tree.zone.day_start(monday))
+        and tree.zone.day_end(monday + timedelta(days=6)) <= target
+    ):
         found.append(NodeRef("W", week_key(day)))
     first = day.replace(day=1)
     last = add_months_first(day, 1) - timedelta(days=1)
@@ -153,7 +161,9 @@ def _merge_into(tree: tree_logic.Tree, target: NodeRef, children: list[NodeRef],
     _put(tree, target, merge_all(node.aggregate for node in read.nodes.values()), report)
 
 
-def _put(tree: tree_logic.Tree, ref: NodeRef, aggregate: Aggregate, report: SealReport, anchor: str = "") -> None:
+def _put(
+    tree: tree_logic.Tree, ref: NodeRef, aggregate: Aggregate, report: SealReport, anchor: str = ""
+) -> None:
     if not tree_dal.has_data(aggregate) and ref.level != "P":
         return  # an empty period has no node (events are never removed, so none was written before)
     items = tree_dal.node_items(tree.site_id, ref, aggregate, FAMILIES, anchor=anchor, gen=tree.state.gen)
@@ -170,7 +180,9 @@ def _day_events(tree: tree_logic.Tree, day: date) -> int:
 # --- dirty periods ------------------------------------------------------------------------------------
 
 
-def _rebuild_marks(tree: tree_logic.Tree, marks: dict[str, int], target: int, report: SealReport) -> set[date]:
+def _rebuild_marks(
+    tree: tree_logic.Tree, marks: dict[str, int], target: int, report: SealReport
+) -> set[date]:
     """Rebuilds the hour nodes of dirty hours; returns the sealed days whose nodes must follow."""
     days: set[date] = set()
     for period in marks:

@@ -34,7 +34,9 @@ def site_timeseries(query: TimeseriesQuery, now_ms: int) -> TimeseriesResponse:
     comparison = None
     if compared is not None:
         rest = loaded[len(current) :]
-        compared_points = [_point(b, label(b, query.interval), l) for b, l in zip(previous, rest, strict=True)]
+        compared_points = [
+            _point(b, label(b, query.interval), l) for b, l in zip(previous, rest, strict=True)
+        ]
         comparison = SeriesComparison(period=PeriodBody(**compared.as_json()), points=compared_points)
     return TimeseriesResponse(
         interval=query.interval,
@@ -54,7 +56,11 @@ def buckets(period: Period, interval: str) -> list[Period]:
     days = period.days
     groups: list[list[date]] = []
     for day in days:
-        key = (day.isocalendar()[:2] if interval == "week" else (day.year, day.month)) if interval != "day" else day
+        key = (
+            (day.isocalendar()[:2] if interval == "week" else (day.year, day.month))
+            if interval != "day"
+            else day
+        )
         if not groups or _key(groups[-1][0], interval) != key:
             groups.append([day])
         else:
