@@ -115,8 +115,9 @@ def status_attributes(user_id: str | None, hot: bool, identified: bool) -> dict[
 
 
 def put_cell(item: dict[str, Any]) -> bool:
-    """Writes a cell unless one computed from more events is stored (False then). An update, not a put, so
-    the visitor's identity and status set on a first cell survive its next recomputation."""
+    """Writes a cell unless one computed from more events is stored; True when what it counts changed (a
+    replay rewrites the same cell: nothing downstream needs redoing). An update, not a put, so the
+    visitor's identity and status set on a first cell survive its next recomputation."""
     names = {f"#a{i}": name for i, name in enumerate(k for k in item if k not in ("pk", "sk"))}
     values = {f":a{i}": item[name] for i, name in enumerate(k for k in item if k not in ("pk", "sk"))}
     response = update_if(
@@ -127,9 +128,13 @@ def put_cell(item: dict[str, Any]) -> bool:
             "ConditionExpression": "attribute_not_exists(pk) OR #n <= :n",
             "ExpressionAttributeNames": {**names, "#n": "n"},
             "ExpressionAttributeValues": {**values, ":n": item["n"]},
+            "ReturnValues": "UPDATED_OLD",
         }
     )
-    return response is not None
+    if response is None:
+        return False
+    old = response.get("Attributes", {})
+    return old.get("d") != item["d"] or old.get("h") != item["h"]
 
 
 def delete_cell(key: CellKey) -> None:

@@ -85,7 +85,8 @@ def fold_batch(
     ordered = sorted(set(session_ids))
     folds = [f for f in _each(lambda sid: _fold(site_id, sid, zone, rules), ordered) if f is not None]
     report.sessions = len(folds)
-    report.cells_written = sum(_each(lambda f: _write_cells(site_id, zone, f), folds))
+    changed_hours = {hour for hours in _each(lambda f: _write_cells(site_id, zone, f), folds) for hour in hours}
+    report.cells_written = len(changed_hours)
     by_visitor: dict[str, list[SessionFold]] = defaultdict(list)
     for fold in folds:
         by_visitor[fold.summary.ghost_vid].append(fold)
@@ -93,6 +94,8 @@ def fold_batch(
     report.visitors = len(outcomes)
     report.presence_writes = reach_back(site_id, outcomes)
     report.transitions = _hand_over(site_id, outcomes, now_ms)
+    # Every hour the batch's sessions have cells in, changed or not: a retry after a crash between the
+    # cell writes and the dirty marks must mark what the first attempt changed.
     touched = {hour for fold in folds for hour in fold.cells}
     state = state_dal.advance(site_id, zone.name)
     if state.until is None and touched:
@@ -112,15 +115,17 @@ def _fold(site_id: int, session_id: str, zone: Zone, rules: LeadRules) -> Sessio
     return fold_session(session_id, facts, zone, rules) if facts else None
 
 
-def _write_cells(site_id: int, zone: Zone, fold: SessionFold) -> int:
-    written = 0
+def _write_cells(site_id: int, zone: Zone, fold: SessionFold) -> set[int]:
+    """Writes the session's cells; returns the hours whose counts changed."""
+    changed = set()
     for cell in fold.cells.values():
         first = cell.first
         item = cells_dal.cell_item(
             site_id, zone, cell, fold.summary if first else None, fold.parts if first else None
         )
-        written += cells_dal.put_cell(item)
-    return written
+        if cells_dal.put_cell(item):
+            changed.add(cell.hour)
+    return changed
 
 
 # --- visitors -----------------------------------------------------------------------------------------
@@ -131,7 +136,8 @@ def settle_visitor(
 ) -> VisitorOutcome:
     index = visitors_dal.get_index(site_id, visitor)
     fresh = _register(site_id, visitor, folds, index, zone)
-    if any(f.summary.session_id not in index.sessions for f in folds):
+    new = {sid for sid in fresh if sid not in index.sessions}
+    if new:
         index = visitors_dal.get_index(site_id, visitor)  # after registering: see concurrent registrations
     others = {sid: start for sid, start in index.sessions.items() if sid not in fresh}
     parts: dict[str, SessionParts] = {
@@ -139,7 +145,7 @@ def settle_visitor(
     }
     parts.update(fresh)
     current = view(visitor, parts, rules)
-    _keep_status(site_id, zone, visitor, current, index, fresh, parts)
+    _keep_status(site_id, zone, visitor, current, index, {sid: fresh[sid] for sid in new}, parts)
     periods = active_periods(parts.values(), zone)
     head = index.head
     return VisitorOutcome(
@@ -178,10 +184,11 @@ def _keep_status(
     visitor: str,
     current: VisitorView,
     index: visitors_dal.VisitorIndex,
-    fresh: dict[str, SessionParts],
+    new: dict[str, SessionParts],
     parts: dict[str, SessionParts],
 ) -> None:
-    """The lead lists' row, and identity and status on the sessions' first cells (sessions list filters)."""
+    """The lead lists' row, and identity and status on the sessions' first cells (sessions list filters):
+    on every session when they changed, else on new sessions only."""
     row = lead_row(current)
     listed = index.head.listed
     lists: visitors_dal.LeadList | None = "H" if current.hot else "I" if current.identified else None
@@ -194,7 +201,7 @@ def _keep_status(
     )
     if not (current.hot or current.identified):
         return
-    sessions = parts if changed else fresh
+    sessions = parts if changed else new
     keys = [cells_dal.first_cell_key(site_id, zone, sid, p.start) for sid, p in sessions.items()]
     cells_dal.set_visitor_status(keys, current.identified_user_id, current.hot, current.identified)
 
@@ -285,7 +292,8 @@ def _mark_late(site_id: int, zone: Zone, state: state_dal.SiteState, touched: se
     if limit is None:
         return 0
     late = {h for h in touched if h < limit}
-    periods = {f"H:{h}" if state.big else f"D:{zone.date_of(h).isoformat()}" for h in late}
+    fine = state.since if state.big and state.since is not None else None
+    periods = {f"H:{h}" if fine is not None and h >= fine else f"D:{zone.date_of(h).isoformat()}" for h in late}
     if periods:
         state_dal.mark_dirty(site_id, periods, state.gen)
     return len(periods)

@@ -27,7 +27,8 @@ from ghostid.models.dimensions import FAMILIES, OVERVIEW
 from ghostid.models.rollups import Aggregate
 from ghostid.timeutil import HOUR_MS, Zone, add_months_first, day_key, hour_key, month_key, week_key
 
-BIG_DAY_EVENTS = 10_000  # a day past this many events makes the site keep hour nodes and prefixes
+BIG_DAY_EVENTS = 10_000  # a site whose busiest day of the last week has this many keeps hour nodes and prefixes
+BIG_DAYS_LOOKED_AT = 7
 MAX_HOURS_PER_RUN = 48
 MAX_DAYS_PER_RUN = 31
 MAX_DIRTY_PER_RUN = 16
@@ -71,8 +72,8 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
     for parent in sorted({p for day in days for p in _parents(tree, day, target)}, key=lambda r: r.period):
         _write_parent(tree, parent, report)
     big, since = state.big, state.since
-    if days and max(days) >= first_day and end_day > first_day:
-        big = _day_events(tree, end_day - timedelta(days=1)) >= BIG_DAY_EVENTS
+    if end_day > first_day:
+        big = _busiest_day(tree, end_day) >= BIG_DAY_EVENTS
         if big and not state.big:
             since = target
     if state.big:
@@ -171,10 +172,11 @@ def _put(
     report.written.append(f"{ref.level}:{ref.period}")
 
 
-def _day_events(tree: tree_logic.Tree, day: date) -> int:
-    ref = NodeRef("D", day_key(day))
-    node = tree_dal.read_tree(tree.site_id, [(ref, (OVERVIEW,))], consistent=True).nodes.get(ref)
-    return node.aggregate.events if node else 0
+def _busiest_day(tree: tree_logic.Tree, end: date) -> int:
+    """Events of the busiest of the days before `end` (a quiet day does not turn a big site small)."""
+    refs = [NodeRef("D", day_key(end - timedelta(days=i))) for i in range(1, BIG_DAYS_LOOKED_AT + 1)]
+    nodes = tree_dal.read_tree(tree.site_id, [(ref, (OVERVIEW,)) for ref in refs], consistent=True).nodes
+    return max((node.aggregate.events for node in nodes.values()), default=0)
 
 
 # --- dirty periods ------------------------------------------------------------------------------------
@@ -188,7 +190,8 @@ def _rebuild_marks(
     for period in marks:
         kind, value = period.split(":", 1)
         if kind == "H":
-            _write_hour(tree, int(value), report)
+            if tree.has_fine_nodes(int(value)):
+                _write_hour(tree, int(value), report)
             day = tree.zone.date_of(int(value))
         else:
             day = date.fromisoformat(value)
