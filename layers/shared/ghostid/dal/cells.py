@@ -20,6 +20,7 @@ from ghostid.dal.client import Key, batch_get, dynamodb, query_all, update_if
 from ghostid.dal.codec import n
 from ghostid.dal.packing import pack, unpack
 from ghostid.dal.visitors import decode_parts, encode_parts
+from ghostid.models.dimensions import UNKNOWN
 from ghostid.models.rollups import Cell, SessionParts, SessionSummary
 from ghostid.settings import rollups_table
 from ghostid.timeutil import HOUR_MS, Zone, day_key
@@ -134,7 +135,7 @@ def put_cell(item: dict[str, Any]) -> bool:
     if response is None:
         return False
     old = response.get("Attributes", {})
-    return old.get("d") != item["d"] or old.get("h") != item["h"]
+    return bool(old.get("d") != item["d"] or old.get("h") != item["h"])
 
 
 def delete_cell(key: CellKey) -> None:
@@ -268,6 +269,10 @@ def sessions_started(
     filters: list[str] = []
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
+    if country == UNKNOWN:  # a session without a country is listed under Unknown
+        filters.append("attribute_not_exists(#co)")
+        names["#co"] = "co"
+        country = None
     for attribute, wanted in (("co", country), ("vid", ghost_vid)):
         if wanted is not None:
             filters.append(f"#{attribute} = :{attribute}")

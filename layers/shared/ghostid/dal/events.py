@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ghostid.dal.client import dynamodb, query_all
-from ghostid.dal.codec import from_item, to_item
+from ghostid.dal.codec import from_attribute, from_item, to_item
 from ghostid.models.events import StoredEvent
 from ghostid.models.rollups import EventFacts
 from ghostid.settings import event_retention_days, events_table
@@ -53,7 +53,7 @@ UTM_PROPS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_conten
 def facts_from_item(item: dict[str, Any]) -> EventFacts:
     """The attributes the rollups read, straight from DynamoDB's wire format (the consumer's hot path)."""
     props = item.get("props", {}).get("M", {})
-    utm = tuple((name, props[name]["S"]) for name in UTM_PROPS if name in props and "S" in props[name])
+    utm = tuple((name, text) for name in UTM_PROPS if name in props and (text := _prop_text(props[name])))
     optional = {name: item[name]["S"] for name in _OPTIONAL if name in item and "S" in item[name]}
     return EventFacts(
         event_id=item["sk"]["S"],
@@ -65,6 +65,18 @@ def facts_from_item(item: dict[str, Any]) -> EventFacts:
         utm=utm,
         **optional,
     )
+
+
+def _prop_text(value: dict[str, Any]) -> str | None:
+    """A property as a breakdown value: a string as it is, a number or boolean as Python writes it."""
+    kind, data = next(iter(value.items()))
+    if kind == "S":
+        return str(data)
+    if kind == "N":
+        return str(from_attribute(value))
+    if kind == "BOOL":
+        return str(bool(data))
+    return None
 
 
 def session_facts(site_id: int, session_id: str) -> list[EventFacts]:

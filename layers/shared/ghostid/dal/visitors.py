@@ -71,6 +71,8 @@ def decode_parts(payload: bytes) -> SessionParts:
     data, _ = unpack(payload)
     data["scoring"] = [ScoringEvent(*s) for s in data["scoring"]]
     data["identity"] = tuple(data["identity"]) if data["identity"] else None
+    for name in ("user_ids", "countries", "devices"):
+        data[name] = {value: (ts, event_id) for value, (ts, event_id) in data[name].items()}
     return SessionParts(**data)
 
 

@@ -120,7 +120,7 @@ def lead_parts(
 ) -> SessionParts:
     scoring: list[ScoringEvent] = []
     identity: tuple[int, str, str] | None = None
-    user_ids: dict[str, int] = {}
+    user_ids: dict[str, tuple[int, str]] = {}
     high_intent = custom = 0
     for event in ordered:
         if event.type == "pageview" and rules.is_high_intent(event.page):
@@ -133,7 +133,7 @@ def lead_parts(
             if identity is None:
                 scoring.append(ScoringEvent(event.ts, event.event_id, "id"))
             identity = (event.ts, event.event_id, event.user_id)
-            user_ids[event.user_id] = event.ts
+            user_ids[event.user_id] = event.order
     last = ordered[-1]
     viewed = [e.page for e in reversed(ordered) if e.type == "pageview"]
     return SessionParts(
@@ -150,8 +150,8 @@ def lead_parts(
         scoring=scoring[: scoring_kept(rules)],
         identity=identity,
         user_ids=user_ids,
-        countries=sorted({e.country for e in ordered if e.country}),
-        devices=sorted({e.device_type for e in ordered if e.device_type}),
+        countries={e.country: e.order for e in ordered if e.country},
+        devices={e.device_type: e.order for e in ordered if e.device_type},
         last_country=last.country,
         last_pages=list(dict.fromkeys(viewed))[:LAST_PAGES],
     )

@@ -78,7 +78,7 @@ def fold_batch(
 ) -> FoldReport:
     """Folds the sessions a batch touched; `arrived` are the batch's own (session id, event) records."""
     site = site_config(site_id, now_ms)
-    state = state_dal.get_state(site_id)
+    state = state_dal.get_state(site_id, consistent=False)  # its zone and size; `advance` reads it exactly
     zone = Zone(state.timezone or site.timezone)
     rules = site.lead_rules
     report = FoldReport()
@@ -315,8 +315,8 @@ def _keep_current_hour(
 
 
 def _keep_live(site_id: int, arrived: list[tuple[str, EventFacts]], now_ms: int) -> None:
-    for _ in range(MAX_ROUNDS):
-        current, version = live_dal.get_live(site_id, consistent=True)
+    for attempt in range(MAX_ROUNDS):
+        current, version = live_dal.get_live(site_id, consistent=attempt > 0)  # the write is conditional
         if not live.add_events(current, arrived, now_ms):
             return
         if live_dal.put_live(site_id, current, version):

@@ -35,8 +35,8 @@ def add_events(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int
     changed = _freeze(live, oldest_live, current - (WINDOW_MINUTES - 1) * MINUTE_MS)
     for session_id, event in events:
         minute = minute_of(event.ts)
-        if not oldest_live <= minute <= current:
-            continue
+        if minute < oldest_live:
+            continue  # its minute's counts are frozen (or gone): a replay must not add it twice
         hashed = event_hash(session_id, event.event_id)
         bucket = live.minutes.setdefault(minute, {})
         if hashed not in bucket:

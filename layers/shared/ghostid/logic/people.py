@@ -24,7 +24,7 @@ from ghostid.logic import cursor
 from ghostid.logic import tree as tree_logic
 from ghostid.logic.periods import Period
 from ghostid.logic.stats import period_of, site_tree
-from ghostid.logic.visitors import lead_row, view
+from ghostid.logic.visitors import latest_first, lead_row, view
 from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
 from ghostid.models.rollups import SessionSummary
 from ghostid.models.sites import LeadRules
@@ -148,8 +148,8 @@ def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[
         "user_ids": current.user_ids,
         "pageviews": sum(p.pageviews for p in parts.values()),
         "events": sum(p.events for p in parts.values()),
-        "countries": sorted({c for p in parts.values() for c in p.countries}),
-        "devices": sorted({d for p in parts.values() for d in p.devices}),
+        "countries": latest_first(p.countries for p in parts.values()),
+        "devices": latest_first(p.devices for p in parts.values()),
         "sessions": [summary_body(s, current.identified_user_id) for s in page],
         "session_count": len(parts),
         "next_cursor": next_cursor,

@@ -139,7 +139,13 @@ def _year_before(period: Period) -> Period:
 
 
 def change(current: int, previous: int) -> float | None:
-    """(current − previous) / previous × 100, one decimal; None when previous is 0."""
+    """(current − previous) / previous × 100 to one decimal, halves rounded away from zero on the exact
+    value (integer arithmetic: 17 against 16 is 6.3, where float rounding would give 6.2); None when
+    previous is 0."""
     if previous == 0:
         return None
-    return round((current - previous) / previous * 100, 1)
+    tenths, rest = divmod(abs(current - previous) * 1000, abs(previous))
+    if 2 * rest >= abs(previous):
+        tenths += 1
+    sign = -1 if (current - previous) * previous < 0 else 1
+    return sign * tenths / 10

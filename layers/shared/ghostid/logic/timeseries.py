@@ -91,11 +91,9 @@ def label(bucket: Period, interval: str) -> str:
             return bucket.zone.hour_label(bucket.start)
         return bucket.zone.date_of(bucket.start).isoformat()
     assert bucket.first_day is not None
-    return bucket.first_day.isoformat()
+    return bucket.first_day.isoformat()[:7] if interval == "month" else bucket.first_day.isoformat()
 
 
 def _point(bucket: Period, text: str, loaded: tree_logic.Loaded) -> Point:
     return Point(start=format_timestamp(bucket.start), label=text, **overview(loaded).model_dump())
 
-
-__all__ = ["add_months_first", "timedelta"]

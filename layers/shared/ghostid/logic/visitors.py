@@ -26,6 +26,7 @@ class VisitorView:
     last_seen: int = 0
     latest: SessionParts | None = None
     user_ids: list[str] = field(default_factory=list)
+    score_parts: dict[str, int] = field(default_factory=dict)  # points, adding up to the score
 
     @property
     def identified(self) -> bool:
@@ -50,12 +51,22 @@ def view(visitor: str, parts: dict[str, SessionParts], rules: LeadRules) -> Visi
     result.first_seen = min(p.start for p in sessions)
     result.latest = max(sessions, key=lambda p: (p.end, p.end_event))
     result.last_seen = result.latest.end
-    latest_use: dict[str, int] = {}
-    for part in sessions:
-        for user_id, ts in part.user_ids.items():
-            latest_use[user_id] = max(ts, latest_use.get(user_id, ts))
-    result.user_ids = sorted(latest_use, key=lambda u: (-latest_use[u], u))
+    result.user_ids = latest_first(p.user_ids for p in sessions)
+    result.score_parts = {
+        "high_intent_pageviews": rules.pageview_weight * result.high_intent,
+        "custom_events": rules.custom_event_weight * result.custom,
+        "identified": rules.identified_weight if result.identified else 0,
+    }
     return result
+
+
+def latest_first(per_session: Iterable[dict[str, tuple[int, str]]]) -> list[str]:
+    """Distinct values, the most recently sent first (by the latest event that sent each)."""
+    latest: dict[str, tuple[int, str]] = {}
+    for values in per_session:
+        for value, order in values.items():
+            latest[value] = max(order, latest.get(value, order))
+    return sorted(latest, key=lambda value: latest[value], reverse=True)
 
 
 def hot_since(sessions: Iterable[SessionParts], rules: LeadRules) -> int | None:
@@ -85,11 +96,7 @@ def lead_row(visitor: VisitorView) -> dict[str, Any]:
         "ghost_vid": visitor.visitor,
         "identified_user_id": visitor.identified_user_id,
         "score": visitor.score,
-        "score_parts": {
-            "high_intent_pageviews": visitor.high_intent,
-            "custom_events": visitor.custom,
-            "identified": visitor.identified,
-        },
+        "score_parts": dict(visitor.score_parts),
         "hot": visitor.hot,
         "hot_since": format_timestamp(visitor.hot_since) if visitor.hot_since is not None else None,
         "first_seen": format_timestamp(visitor.first_seen),

@@ -95,9 +95,10 @@ class SessionParts:
     hours: list[int]
     scoring: list[ScoringEvent]  # the earliest few, in event order (enough to find hot_since)
     identity: tuple[int, str, str] | None  # (ts, event_id, user_id) of its latest event with a user_id
-    user_ids: dict[str, int]  # every user_id it sent -> the latest time it sent it
-    countries: list[str]
-    devices: list[str]
+    # Every value it sent -> the (time, event id) of its latest event with it: user_ids, countries, devices.
+    user_ids: dict[str, tuple[int, str]]
+    countries: dict[str, tuple[int, str]]
+    devices: dict[str, tuple[int, str]]
     last_country: str | None
     last_pages: list[str]  # up to 5 distinct pageview pages, most recently viewed first
 
