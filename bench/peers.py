@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import itertools
+import re
 import shutil
 import statistics
 import tempfile
@@ -61,7 +62,8 @@ ROW_COLUMNS = (
     ("os", "String", "text"),
     *((key, "String", "text") for key in UTM_KEYS),
 )
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""}
+_NEEDS_ESCAPE = re.compile("[\\\\\t\n\r\x00]")
 
 
 class PeerUnavailable(RuntimeError):
@@ -120,11 +122,16 @@ class LoadStats:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value).translate(_ESCAPES)
+    if value is None:
+        return ""
+    text = str(value)
+    if _NEEDS_ESCAPE.search(text) is None:  # the common case, and much faster than str.translate
+        return text
+    return _NEEDS_ESCAPE.sub(lambda match: _ESCAPES[match.group()], text)
 
 
 def _page_path(page: str) -> str:
-    """The path both peers store (Plausible `pathname`, Umami `url_path`): no scheme, host, query, fragment."""
+    """The path both peers store (Plausible `pathname`, Umami `url_path`): no host, query or fragment."""
     if "://" in page:
         page = urlsplit(page).path or "/"
     return page.split("?", 1)[0].split("#", 1)[0]
@@ -297,7 +304,7 @@ class _ChdbEngine:
                 raise PeerUnavailable(f"chdb is not installed ({exc}); pip install -e '.[dev]'") from exc
             directory = _scratch_directory("ghostid-peers-chdb-")
             try:
-                cls._connection = chdb.connect(str(directory))
+                cls._connection = chdb.connect(str(directory))  # type: ignore[no-untyped-call]
             except Exception as exc:
                 raise PeerUnavailable(f"chDB did not start: {exc}") from exc
             cls._directory = directory
@@ -572,12 +579,14 @@ class _PgEngine:
             try:
                 with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
                     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-                    import pgserver
+                    from pgserver.postgres_server import get_server
                 import psycopg  # noqa: F401  (the client the handles use)
             except ImportError as exc:
-                raise PeerUnavailable(f"pgserver or psycopg is missing ({exc}); pip install -e '.[dev]'") from exc
+                raise PeerUnavailable(
+                    f"pgserver or psycopg is missing ({exc}); pip install -e '.[dev]'"
+                ) from exc
             try:
-                cls._server = pgserver.get_server(_scratch_directory("ghostid-peers-pg-"), cleanup_mode="delete")
+                cls._server = get_server(_scratch_directory("ghostid-peers-pg-"), cleanup_mode="delete")
             except Exception as exc:
                 raise PeerUnavailable(f"PostgreSQL (pgserver) did not start: {exc}") from exc
         return cls._server
@@ -699,14 +708,20 @@ def scale_events(visitors: int, seed: int, end_ms: int, days: int = 30) -> Itera
     from ghostid.timeutil import format_timestamp
 
     rng = random.Random(seed)
-    devices = (("desktop", "Chrome", "Windows"), ("desktop", "Safari", "macOS"), ("mobile", "Chrome", "Android"))
+    devices = (
+        ("desktop", "Chrome", "Windows"),
+        ("desktop", "Safari", "macOS"),
+        ("mobile", "Chrome", "Android"),
+    )
     for number in range(visitors):
         vid = f"gv_{number:08x}_{rng.getrandbits(32):08x}"
         country = f"Country {min(int(rng.expovariate(0.06)), 99)}"
         device, browser, os_name = rng.choice(devices)
         moment = end_ms - int(rng.random() * days * DAY_MS)
         for visit in range(1 + int(rng.expovariate(1.6))):
-            referrer = f"https://ref{int(rng.paretovariate(1.0)) % 500}.example/" if rng.random() < 0.6 else None
+            referrer = (
+                f"https://ref{int(rng.paretovariate(1.0)) % 500}.example/" if rng.random() < 0.6 else None
+            )
             props = {"utm_campaign": f"c{rng.randrange(200)}"} if rng.random() < 0.2 else {}
             for step in range(1 + int(rng.expovariate(0.27))):
                 if moment >= end_ms:
@@ -752,9 +767,10 @@ def _measure(shape: str, count: int, runs: int, engines: list[str], now: int) ->
         with load(_events(shape, count, now)) as handle:
             median = seconds(handle, 1, now, runs)
             rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            stats = handle.stats
             print(
-                f"{engine:<10} {handle.stats.events:>11,} events  generate {handle.stats.generate_seconds:7.1f} s"
-                f"  load {handle.stats.load_seconds:7.1f} s  stored {handle.storage_bytes() / 2**20:8.1f} MiB"
+                f"{engine:<10} {stats.events:>11,} events  generate {stats.generate_seconds:7.1f} s"
+                f"  load {stats.load_seconds:7.1f} s  stored {handle.storage_bytes() / 2**20:8.1f} MiB"
                 f"  read median {median * 1000:9.1f} ms  python max RSS {rss_mb:7.0f} MiB",
                 flush=True,
             )
@@ -763,11 +779,15 @@ def _measure(shape: str, count: int, runs: int, engines: list[str], now: int) ->
 def main(argv: list[str] | None = None) -> int:
     from ghostid.timeutil import now_ms
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, nargs="+", default=[1_000, 200_000])
     parser.add_argument("--shape", choices=("demo", "scale"), default="demo")
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--engines", nargs="+", choices=("clickhouse", "postgres"), default=["clickhouse", "postgres"])
+    parser.add_argument(
+        "--engines", nargs="+", choices=("clickhouse", "postgres"), default=["clickhouse", "postgres"]
+    )
     args = parser.parse_args(argv)
     now = now_ms()
     for count in args.events:

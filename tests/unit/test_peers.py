@@ -34,7 +34,9 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _edge(ms: int, page: str, visitor: str, kind: str = "pageview", country: str | None = "Canada") -> dict[str, Any]:
+def _edge(
+    ms: int, page: str, visitor: str, kind: str = "pageview", country: str | None = "Canada"
+) -> dict[str, Any]:
     event: dict[str, Any] = {
         "session_id": f"gs_edge_{visitor}_{ms}",
         "ghost_vid": f"gv_edge_{visitor}",
@@ -168,13 +170,20 @@ def test_a_site_that_was_not_loaded_is_refused(
         peers.postgres_dashboard(postgres, SITE + 1, NOW)
 
 
-def test_timing_reads_the_dashboard(clickhouse: peers.ClickHouseHandle, postgres: peers.PostgresHandle) -> None:
+def test_timing_reads_the_dashboard(
+    clickhouse: peers.ClickHouseHandle, postgres: peers.PostgresHandle
+) -> None:
     assert 0 < peers.clickhouse_dashboard_seconds(clickhouse, SITE, NOW, runs=3) < 5
     assert 0 < peers.postgres_dashboard_seconds(postgres, SITE, NOW, runs=3) < 5
 
 
 def test_importing_the_module_loads_neither_engine() -> None:
     code = "import sys, bench.peers; print(sorted({'chdb', 'pgserver', 'psycopg'} & set(sys.modules)))"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT / "local")])}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT / "local")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
