@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import itertools
+import os
 import re
 import shutil
 import statistics
@@ -771,7 +772,8 @@ def _measure(shape: str, count: int, runs: int, engines: list[str], now: int) ->
             print(
                 f"{engine:<10} {stats.events:>11,} events  generate {stats.generate_seconds:7.1f} s"
                 f"  load {stats.load_seconds:7.1f} s  stored {handle.storage_bytes() / 2**20:8.1f} MiB"
-                f"  read median {median * 1000:9.1f} ms  python max RSS {rss_mb:7.0f} MiB",
+                f"  read median {median * 1000:9.1f} ms  python max RSS {rss_mb:5.0f} MiB"
+                f"  load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
 
