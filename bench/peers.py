@@ -114,6 +114,7 @@ class LoadStats:
     """What a load consumed: events per site, and seconds spent generating (pulling) versus loading."""
 
     sites: dict[int, int] = field(default_factory=dict)
+    chunks: int = 0
     generate_seconds: float = 0.0
     load_seconds: float = 0.0
 
@@ -182,6 +183,7 @@ def _chunks(
         stats.generate_seconds += time.perf_counter() - pulled
         if not batch:
             return
+        stats.chunks += 1
         rows = []
         for event in batch:
             site = int(event.get("site_id", site_id))

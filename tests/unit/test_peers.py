@@ -9,6 +9,7 @@ definitions of that peer's own queries. Skipped locally when an engine cannot st
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -94,9 +95,15 @@ def _distinct(events: list[dict[str, Any]], key: Callable[[dict[str, Any]], str]
     return {name: len(visitors) for name, visitors in groups.items()}
 
 
+CHUNK = 97  # so that loads take several chunks and a session's events land in different ones
+SHUFFLED = random.Random(3).sample(EVENTS, len(EVENTS))  # answers must not depend on arrival order
+
+
 def _loaded(load: Callable[..., Any]) -> Iterator[Any]:
     try:
-        handle = load(iter(EVENTS), site_id=SITE)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(peers, "CHUNK_EVENTS", CHUNK)
+            handle = load(iter(SHUFFLED), site_id=SITE)
     except peers.PeerUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"the peer engine must run in CI: {exc}")
@@ -125,6 +132,7 @@ def test_clickhouse_counts_equal_a_direct_count(clickhouse: peers.ClickHouseHand
     answer = peers.clickhouse_dashboard(clickhouse, SITE, NOW)
 
     assert clickhouse.stats.sites == {SITE: len(EVENTS)}
+    assert clickhouse.stats.chunks == -(-len(EVENTS) // CHUNK)
     assert answer.pageviews == len(PAGEVIEWS)
     assert answer.total_events == len(IN_WINDOW)
     # Plausible's overview on its events table: visitors and visits with any event in the window.
@@ -140,6 +148,7 @@ def test_umami_counts_equal_a_direct_count(postgres: peers.PostgresHandle) -> No
     answer = peers.postgres_dashboard(postgres, SITE, NOW)
 
     assert postgres.stats.sites == {SITE: len(EVENTS)}
+    assert postgres.stats.chunks == -(-len(EVENTS) // CHUNK)
     assert answer.pageviews == len(PAGEVIEWS)
     assert answer.total_events is None
     # Umami counts over pageviews only: its visitors (its "sessions") and visits (our sessions).
