@@ -722,11 +722,9 @@ def scale_events(visitors: int, seed: int, end_ms: int, days: int = 30) -> Itera
         device, browser, os_name = rng.choice(devices)
         moment = end_ms - int(rng.random() * days * DAY_MS)
         for visit in range(1 + int(rng.expovariate(1.6))):
-            referrer = (
-                f"https://ref{int(rng.paretovariate(1.0)) % 500}.example/" if rng.random() < 0.6 else None
-            )
+            referrer = f"https://ref{_popular(rng, 500)}.example/" if rng.random() < 0.6 else None
             props = {"utm_campaign": f"c{rng.randrange(200)}"} if rng.random() < 0.2 else {}
-            for step in range(1 + int(rng.expovariate(0.27))):
+            for step in range(1 + int(rng.expovariate(0.25))):
                 if moment >= end_ms:
                     break
                 event: dict[str, Any] = {
@@ -734,7 +732,7 @@ def scale_events(visitors: int, seed: int, end_ms: int, days: int = 30) -> Itera
                     "ghost_vid": vid,
                     "type": "pageview" if step % 5 != 4 else "custom_event",
                     "event_name": "" if step % 5 != 4 else "cta_clicked",
-                    "page": f"/p/{min(int(rng.paretovariate(0.9)) - 1, 19_999)}",
+                    "page": f"/p/{_popular(rng, 20_000)}",
                     "timestamp": format_timestamp(moment),
                     "props": props,
                     "country": country,
@@ -747,6 +745,11 @@ def scale_events(visitors: int, seed: int, end_ms: int, days: int = 30) -> Itera
                 yield event
                 moment += rng.randint(5_000, 120_000)
             moment += int(rng.uniform(0.3, 4) * DAY_MS)
+
+
+def _popular(rng: Any, choices: int) -> int:
+    """A few values take most of the traffic, and every value comes up (a long tail)."""
+    return min(int(rng.paretovariate(1.0)) - 1, choices - 1) if rng.random() < 0.7 else rng.randrange(choices)
 
 
 def _events(shape: str, count: int, end_ms: int) -> Iterator[dict[str, Any]]:
