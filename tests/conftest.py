@@ -17,6 +17,9 @@ os.environ.update(
     POWERTOOLS_DEV="false",
     LOG_LEVEL="WARNING",
     CURSOR_SECRET="test-cursor-secret-not-for-production-0123456789",
+    # Test traffic is dated around fixed days (some a year back); DynamoDB Local really expires items
+    # whose TTL has passed, so the events' TTL must not run from the real clock's 400 days.
+    EVENT_RETENTION_DAYS="3650",
 )
 
 

@@ -102,3 +102,23 @@ def local_aws_env(
     _reset_ghostid_caches()
     yield local_tables
     _reset_ghostid_caches()
+
+
+@pytest.fixture(scope="module")
+def module_aws_env(
+    ddb_endpoint: str, ddb_client: DynamoDBClient, cfn_template: dict[str, Any]
+) -> Iterator[dict[str, str]]:
+    """As `local_aws_env`, for a whole module: tests that share loaded traffic (and read it only)."""
+    prefix = f"m{uuid.uuid4().hex[:10]}-"
+    names = create_tables(ddb_client, cfn_template, prefix=prefix)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb_endpoint)
+        patch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", ddb_endpoint)
+        for variable, logical_id in TABLE_ENV.items():
+            patch.setenv(variable, names[logical_id])
+        _reset_ghostid_caches()
+        yield names
+    _reset_ghostid_caches()
+    for name in names.values():
+        with contextlib.suppress(ddb_client.exceptions.ResourceNotFoundException):
+            ddb_client.delete_table(TableName=name)

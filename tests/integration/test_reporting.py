@@ -44,7 +44,9 @@ class Case:
 
 
 CASES = [
-    Case("America/New_York", datetime(2026, 3, 31, 14, 7, 3, 120000, tzinfo=UTC), "zoned"),  # spring forward 8 Mar
+    Case(
+        "America/New_York", datetime(2026, 3, 31, 14, 7, 3, 120000, tzinfo=UTC), "zoned"
+    ),  # spring forward 8 Mar
     Case("Europe/Berlin", datetime(2025, 11, 4, 9, 41, 0, tzinfo=UTC), "zoned"),  # fall back 26 Oct
     Case("Asia/Kathmandu", datetime(2026, 1, 2, 18, 30, 0, tzinfo=UTC), "zoned"),  # +5:45, a year end
     Case("Asia/Kolkata", datetime(2028, 3, 3, 20, 0, 0, tzinfo=UTC), "leap"),  # +5:30, 29 February
@@ -62,13 +64,21 @@ class Loaded:
 _sites = iter(range(500, 600))
 
 
-@pytest.fixture(params=[(c, size) for c in CASES for size in ("small", "big")], ids=lambda p: f"{p[0].timezone}-{p[1]}")
-def loaded(
-    request: pytest.FixtureRequest, local_aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Loaded]:
+@pytest.fixture(
+    scope="module",
+    params=[(c, size) for c in CASES for size in ("small", "big")],
+    ids=lambda p: f"{p[0].timezone}-{p[1]}",
+)
+def loaded(request: pytest.FixtureRequest, module_aws_env: dict[str, str]) -> Iterator[Loaded]:
+    """Loaded once per case and size; every test below only reads it."""
     case, size = request.param
-    if size == "big":
-        monkeypatch.setattr(sealing, "BIG_DAY_EVENTS", 1)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if size == "big":
+            monkeypatch.setattr(sealing, "BIG_DAY_EVENTS", 1)
+        yield from _load(case, module_aws_env, monkeypatch)
+
+
+def _load(case: Case, module_aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Loaded]:
     consumer.clear_config_cache()
     site = next(_sites)
     sites_dal.put_site(Site(site_id=site, domain="example.com", timezone=case.timezone))
@@ -79,13 +89,15 @@ def loaded(
     )
     raw += traffic.dimensions(case.now, seed=site, timezone=case.timezone, visitors=15, days=7)
     import_traffic(raw, site=site)
-    items = [i for i in stored_items(local_aws_env["EventsTable"]) if i["pk"]["S"].startswith(f"{site}#")]
+    items = [i for i in stored_items(module_aws_env["EventsTable"]) if i["pk"]["S"].startswith(f"{site}#")]
     _deliver_while_time_moves(items, case, monkeypatch)
     yield Loaded(case, site, stored_events(items), reference.Site(site_id=site, timezone=case.timezone))
     consumer.clear_config_cache()
 
 
-def _deliver_while_time_moves(items: list[dict[str, Any]], case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+def _deliver_while_time_moves(
+    items: list[dict[str, Any]], case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(len(items))
     order = [lambdas.stream_record(item, n) for n, item in enumerate(items, 1)]
     rng.shuffle(order)
@@ -134,7 +146,15 @@ def test_custom_ranges_across_the_zone_changes(loaded: Loaded) -> None:
 
 @pytest.mark.parametrize(
     ("time_range", "interval"),
-    [("24h", "hour"), ("7d", "hour"), ("7d", "day"), ("30d", "day"), ("30d", "week"), ("12mo", "month"), ("24h", "day")],
+    [
+        ("24h", "hour"),
+        ("7d", "hour"),
+        ("7d", "day"),
+        ("30d", "day"),
+        ("30d", "week"),
+        ("12mo", "month"),
+        ("24h", "day"),
+    ],
 )
 def test_timeseries_by_every_interval(loaded: Loaded, time_range: str, interval: str) -> None:
     case = loaded.case
@@ -144,7 +164,12 @@ def test_timeseries_by_every_interval(loaded: Loaded, time_range: str, interval:
             params["compare"] = compare
         got = timeseries.site_timeseries(TimeseriesQuery.model_validate(params), case.now_ms)
         expected = reference.timeseries(
-            loaded.events, case.now, site=loaded.config, time_range=time_range, interval=interval, compare=compare
+            loaded.events,
+            case.now,
+            site=loaded.config,
+            time_range=time_range,
+            interval=interval,
+            compare=compare,
         )
         reference.assert_close(got.model_dump(mode="json"), expected, f"{time_range} by {interval} {compare}")
 
@@ -159,7 +184,12 @@ def test_every_breakdown_walked_with_its_cursor(loaded: Loaded) -> None:
             rows: list[dict[str, Any]] = []
             cursor = None
             for _ in range(100):
-                params = {"siteId": str(loaded.site), "timeRange": time_range, "dimension": dimension.name, "limit": "3"}
+                params = {
+                    "siteId": str(loaded.site),
+                    "timeRange": time_range,
+                    "dimension": dimension.name,
+                    "limit": "3",
+                }
                 if cursor:
                     params["cursor"] = cursor
                 page = breakdown.site_breakdown(BreakdownQuery.model_validate(params), case.now_ms)
@@ -190,4 +220,3 @@ def test_a_local_day_has_its_zones_length(loaded: Loaded) -> None:
             "end": reference.iso(end.astimezone(UTC)),
             "timezone": loaded.case.timezone,
         }
-

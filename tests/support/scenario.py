@@ -60,7 +60,12 @@ def stored_events(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [item_to_event(i).model_dump(exclude={"site_id"}, exclude_none=True) for i in items]
 
 
-def assert_matches_reference(events: list[dict[str, Any]], site: int = SITE) -> None:
+def assert_matches_reference(
+    events: list[dict[str, Any]], site: int = SITE, everything: bool = False
+) -> None:
+    """Stats and sessions (and with `everything`, every other read route's numbers) equal the reference."""
+    if everything:
+        assert_routes_match_reference(events, site)
     for time_range in ("24h", "7d", "30d"):
         query = StatsQuery.model_validate({"siteId": str(site), "timeRange": time_range})
         expected = reference.stats(events, NOW, time_range)
@@ -70,3 +75,65 @@ def assert_matches_reference(events: list[dict[str, Any]], site: int = SITE) -> 
     for session_id in sorted({e["session_id"] for e in events}):
         got = session.site_session(site, session_id).model_dump()
         assert got == reference.session(events, session_id), session_id
+
+
+def assert_routes_match_reference(
+    events: list[dict[str, Any]], site: int = SITE, config: reference.Site | None = None
+) -> None:
+    """Timeseries, breakdowns, realtime, lead lists, visitors and the sessions list against the reference."""
+    from ghostid.logic import breakdown, people, realtime, timeseries
+    from ghostid.models.api import BreakdownQuery, TimeseriesQuery
+    from ghostid.models.dimensions import DIMENSIONS
+    from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
+    from ghostid.models.sites import LeadRules
+
+    config = config or reference.Site(site_id=site)
+    base = {"siteId": str(site)}
+    for time_range, interval in (("24h", "hour"), ("30d", "day")):
+        query = TimeseriesQuery.model_validate(base | {"timeRange": time_range, "interval": interval})
+        got = timeseries.site_timeseries(query, NOW_MS).model_dump(mode="json")
+        expected = reference.timeseries(events, NOW, site=config, time_range=time_range, interval=interval)
+        reference.assert_close(got, expected, f"timeseries {time_range}")
+    for dimension in DIMENSIONS:
+        query = BreakdownQuery.model_validate(
+            base | {"timeRange": "30d", "dimension": dimension.name, "limit": "1000"}
+        )
+        got = breakdown.site_breakdown(query, NOW_MS).model_dump(mode="json")
+        expected = reference.breakdown(events, NOW, site=config, dimension=dimension.name, time_range="30d")
+        reference.assert_close(got, {**expected, "next_cursor": None}, f"breakdown {dimension.name}")
+    reference.assert_close(
+        realtime.site_realtime(site, NOW_MS).model_dump(mode="json"),
+        reference.realtime(events, NOW, config),
+        "realtime",
+    )
+    for status in ("hot", "identified", "all"):
+        for sort in ("last_seen", "score"):
+            query = LeadsQuery.model_validate(
+                base | {"timeRange": "30d", "status": status, "sort": sort, "limit": "200"}
+            )
+            got = _dumped(people.site_leads(query, LeadRules(), NOW_MS))
+            expected = reference.leads(events, NOW, site=config, time_range="30d", status=status, sort=sort)
+            reference.assert_close(got, {"leads": expected, "next_cursor": None}, f"leads {status} {sort}")
+    query = SessionsQuery.model_validate(base | {"timeRange": "30d", "limit": "200"})
+    got = _dumped(people.site_sessions(query, NOW_MS))
+    expected = reference.sessions(events, NOW, site=config, time_range="30d")
+    reference.assert_close(
+        got, {"sessions": expected[:200], "next_cursor": got.get("next_cursor")}, "sessions"
+    )
+    for visitor in sorted({e["ghost_vid"] for e in events})[:12]:
+        profile = _dumped(
+            people.visitor_profile(
+                VisitorQuery.model_validate(base | {"ghost_vid": visitor}), LeadRules(), NOW_MS
+            )
+        )
+        expected_profile = reference.visitor(events, visitor, config)
+        assert expected_profile is not None
+        profile.pop("next_cursor", None)
+        profile.pop("session_count", None)
+        reference.assert_close(profile, expected_profile, f"visitor {visitor}")
+
+
+def _dumped(body: Any) -> dict[str, Any]:
+    data = body.model_dump(mode="json") if hasattr(body, "model_dump") else body
+    assert isinstance(data, dict)
+    return data

@@ -55,7 +55,7 @@ def rows(aggregate: Aggregate, dimension: Dimension) -> list[dict[str, Any]]:
             sketch = sketches.get(value)
             measured["visitors"] = sketch.estimate() if sketch is not None else 0
         row: dict[str, Any] = {"value": value, **{m: measured[m] for m in dimension.metrics}}
-        if row[dimension.metrics[0]] > 0:
+        if any(row[m] for m in dimension.metrics):  # e.g. an exit page of sessions that started before
             found.append(row)
     return sorted(found, key=lambda row: _rank(row, dimension))
 

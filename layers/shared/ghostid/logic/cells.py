@@ -149,6 +149,7 @@ def lead_parts(
         hours=sorted(cells),
         scoring=scoring[: scoring_kept(rules)],
         identity=identity,
+        identified_at=min((e.ts for e in ordered if e.user_id), default=None),
         user_ids=user_ids,
         countries={e.country: e.order for e in ordered if e.country},
         devices={e.device_type: e.order for e in ordered if e.device_type},

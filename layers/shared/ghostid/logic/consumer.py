@@ -209,7 +209,7 @@ def _keep_status(
 def _transitions(site_id: int, current: VisitorView, head: visitors_dal.VisitorHead) -> list[Transition]:
     found = []
     if current.identified and "identified" not in head.transitions:
-        first_id = min(s.ts for p in current.parts.values() for s in p.scoring if s.kind == "id")
+        first_id = min(p.identified_at for p in current.parts.values() if p.identified_at is not None)
         found.append(Transition(site_id, current.visitor, "visitor.identified", first_id, lead_row(current)))
     if current.hot and "hot" not in head.transitions and current.hot_since is not None:
         found.append(Transition(site_id, current.visitor, "lead.hot", current.hot_since, lead_row(current)))

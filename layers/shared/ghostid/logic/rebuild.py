@@ -153,7 +153,7 @@ def _status_on_cells(current: Any, mine: dict[str, SessionFold]) -> None:
 def _transitions(site_id: int, current: Any) -> list[Transition]:
     found = []
     if current.identified:
-        first_id = min(s.ts for p in current.parts.values() for s in p.scoring if s.kind == "id")
+        first_id = min(p.identified_at for p in current.parts.values() if p.identified_at is not None)
         found.append(Transition(site_id, current.visitor, "visitor.identified", first_id, lead_row(current)))
     if current.hot and current.hot_since is not None:
         found.append(Transition(site_id, current.visitor, "lead.hot", current.hot_since, lead_row(current)))

@@ -28,19 +28,21 @@ from ghostid.models.api import (
 from ghostid.models.dimensions import STATS_FAMILIES
 from ghostid.timeutil import Zone
 
-ANSWER_LIMIT = 100  # answers keep the longest lists a caller may ask for (`limit` up to 100)
+ANSWER_LIMIT = 100  # the longest lists a caller may ask for (`limit` up to 100)
+SHORT_LIMIT = 10  # the usual answer keeps 10 (one small item: a fraction of one read unit)
 ANSWERS_FORMAT = 2
 
 
 def site_stats(query: StatsQuery, now_ms: int) -> StatsResponse:
     key = _answer_key(query)
+    kept = SHORT_LIMIT if query.limit <= SHORT_LIMIT else ANSWER_LIMIT
     state, stored = state_dal.state_and_answer(query.site_id, key)
     tree = site_tree(query.site_id, state, now_ms)
     period = period_of(query, tree)
     if stored is not None and key and stored.gen == state.gen and stored.window == period.key:
         if stored.body.get("format") == ANSWERS_FORMAT:
             return _limited(StatsResponse.model_validate(stored.body["stats"]), query.limit)
-    response = compute(tree, period, query.compare)
+    response = _limited(compute(tree, period, query.compare), kept)
     if key:
         body = {"format": ANSWERS_FORMAT, "stats": response.model_dump(mode="json")}
         state_dal.put_answer(query.site_id, key, state_dal.StoredAnswer(state.gen, period.key, body))
@@ -51,7 +53,8 @@ def _answer_key(query: StatsQuery) -> str | None:
     """Presets are stored (with and without comparison); custom ranges are computed per call."""
     if query.preset is None:
         return None
-    return query.preset + (f":{query.compare}" if query.compare else "")
+    longer = f"#{ANSWER_LIMIT}" if query.limit > SHORT_LIMIT else ""
+    return query.preset + (f":{query.compare}" if query.compare else "") + longer
 
 
 def site_tree(site_id: int, state: state_dal.SiteState, now_ms: int) -> tree_logic.Tree:

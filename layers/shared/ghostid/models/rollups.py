@@ -95,6 +95,7 @@ class SessionParts:
     hours: list[int]
     scoring: list[ScoringEvent]  # the earliest few, in event order (enough to find hot_since)
     identity: tuple[int, str, str] | None  # (ts, event_id, user_id) of its latest event with a user_id
+    identified_at: int | None  # time of its first event with a user_id
     # Every value it sent -> the (time, event id) of its latest event with it: user_ids, countries, devices.
     user_ids: dict[str, tuple[int, str]]
     countries: dict[str, tuple[int, str]]
