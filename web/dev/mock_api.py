@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import mimetypes
@@ -239,6 +240,7 @@ def buckets(period: Period, interval: str) -> Iterator[tuple[datetime, datetime,
         cursor = end
 
 
+@functools.lru_cache(maxsize=100_000)
 def hour_metrics(site: int, hour: datetime) -> dict[str, int]:
     base = int(4 + 30 * noise(site, hour.date()) * (1.6 if 8 <= hour.astimezone(UTC).hour <= 20 else 0.5))
     visitors = int(base * (0.6 + 0.8 * noise(site, hour, "v")))
@@ -254,6 +256,7 @@ def hour_metrics(site: int, hour: datetime) -> dict[str, int]:
     }
 
 
+@functools.lru_cache(maxsize=10_000)
 def metrics_between(site: int, start: datetime, end: datetime) -> dict[str, int]:
     """Sums per hour; distinct counts are 70% of the hourly sum (visitors come back)."""
     total = dict.fromkeys(METRICS, 0)
@@ -421,7 +424,11 @@ class MockState:
     failures: list[dict[str, Any]] = field(default_factory=list)
     realtime_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # The mock's "now" is its start (to the second), so the same URL gives the same answer.
+    started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def now(self) -> datetime:
+        return self.started
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -1,5 +1,5 @@
 // The API client: same origin, the `session` cookie rides along; errors arrive in the §1 envelope.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 const CACHE_MS = 60_000; // returning to a view within a minute costs no call
 const cache = new Map();
@@ -10,6 +10,27 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
     this.code = code;
+  }
+}
+
+// Whether this browser signed in (the cookie itself is HttpOnly): without it the page goes straight
+// to sign-in instead of making a call that can only answer 401.
+const SIGNED_IN = 'ghost:signed-in';
+
+export function signedIn() {
+  try {
+    return localStorage.getItem(SIGNED_IN) === '1';
+  } catch {
+    return true; // storage blocked: ask the API
+  }
+}
+
+export function setSignedIn(on) {
+  try {
+    if (on) localStorage.setItem(SIGNED_IN, '1');
+    else localStorage.removeItem(SIGNED_IN);
+  } catch {
+    // storage blocked: the API's 401 still leads to sign-in
   }
 }
 
@@ -58,43 +79,55 @@ export async function request(method, path, body) {
   }
   if (response.status === 401 && path !== '/api/auth/login') {
     cache.clear();
+    setSignedIn(false);
     onUnauthenticated();
   }
   if (!response.ok) throw await errorOf(response);
   return response.status === 204 ? null : response.json();
 }
 
-// GET with a short cache shared by every view (the same URL is fetched once).
-export function get(path, { fresh = false } = {}) {
+// GET with a short cache shared by every view (the same URL is fetched once). An entry holds its
+// answer once it has one, so a view coming back draws at once, without waiting for a promise.
+function entryFor(path, { fresh = false } = {}) {
   const hit = cache.get(path);
-  if (!fresh && hit && Date.now() - hit.at < CACHE_MS) return hit.promise;
-  const promise = request('GET', path);
-  cache.set(path, { at: Date.now(), promise });
-  promise.catch(() => cache.get(path)?.promise === promise && cache.delete(path));
-  return promise;
+  if (!fresh && hit && !hit.error && Date.now() - hit.at < CACHE_MS) return hit;
+  const entry = { at: Date.now(), done: false, data: null, error: null };
+  entry.promise = request('GET', path).then(
+    (data) => Object.assign(entry, { done: true, data }).data,
+    (error) => {
+      Object.assign(entry, { done: true, error });
+      throw error;
+    },
+  );
+  entry.promise.catch(() => {});
+  cache.set(path, entry);
+  return entry;
+}
+
+export function get(path, options) {
+  return entryFor(path, options).promise;
 }
 
 // {data, error, loading} of GET `path` (null path: nothing to fetch yet).
 export function useGet(path) {
-  const [state, setState] = useState({ path: null, data: null, error: null });
+  const [, redraw] = useState(0);
+  const shown = useRef(null); // the entry this render showed as done
+  const entry = path ? cache.get(path) : null;
+  shown.current = entry?.done ? entry : null;
   useEffect(() => {
     if (!path) return undefined;
+    const current = entryFor(path);
     let live = true;
-    setState((s) => (s.path === path ? s : { path, data: null, error: null }));
-    get(path).then(
-      (data) => live && setState({ path, data, error: null }),
-      (error) => live && setState({ path, data: null, error }),
-    );
+    const update = () => live && shown.current !== current && redraw((n) => n + 1);
+    if (current.done) update();
+    else current.promise.then(update, update);
     return () => {
       live = false;
     };
   }, [path]);
-  const current = state.path === path;
-  return {
-    data: current ? state.data : null,
-    error: current ? state.error : null,
-    loading: Boolean(path) && (!current || (!state.data && !state.error)),
-  };
+  if (!path) return { data: null, error: null, loading: false };
+  if (entry?.done) return { data: entry.data, error: entry.error, loading: false };
+  return { data: null, error: null, loading: true };
 }
 
 // Pages of a cursor-paged list: the first page from `path`, later ones appended on `more()`.

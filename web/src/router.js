@@ -14,10 +14,12 @@ export function navigate(url, { replace = false } = {}) {
   listeners.forEach((fn) => fn());
 }
 
-// Close a panel: step back when the previous entry is its parent (so back/forward stay natural),
-// otherwise go to the parent.
+// Close a panel: step back when the previous entry is the parent view (keeping that view's own
+// options, such as the leads' sort), otherwise go to the parent.
 export function closeTo(url) {
-  if (history.state?.prev === url) history.back();
+  const prev = history.state?.prev;
+  const path = (u) => new URL(u, location.origin).pathname;
+  if (prev && path(prev) === path(url)) history.back();
   else navigate(url);
 }
 

@@ -2,7 +2,7 @@
 // values are drawn dashed under the same x positions (bucket n against bucket n).
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { formatNumber } from '../format.js';
 import { html } from './common.js';
 
@@ -79,7 +79,8 @@ function labelAt(ts, seconds) {
 
 export function Chart({ ts, timeZone, onDrawn }) {
   const box = useRef(null);
-  useEffect(() => {
+  // A layout effect: the chart is drawn in the same task as the rest of the view, not a frame later.
+  useLayoutEffect(() => {
     const el = box.current;
     const plot = new uPlot(options(ts, el.clientWidth || 600, timeZone), chartData(ts), el);
     onDrawn?.();

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, clearCache, request } from '../api.js';
+import { ApiError, clearCache, request, setSignedIn } from '../api.js';
 import { navigate } from '../router.js';
 import { html } from './common.js';
 
@@ -15,6 +15,7 @@ export function Login({ next }) {
     try {
       await request('POST', '/api/auth/login', { email: form.get('email'), password: form.get('password') });
       clearCache();
+      setSignedIn(true);
       navigate(next || '/', { replace: true });
     } catch (e) {
       setError(e.status === 401 ? 'Wrong email or password.' : e instanceof ApiError ? e.message : String(e));

@@ -1,7 +1,7 @@
 // The overview: six numbers with their change, the chart, the lists and visitors now.
 // Its calls: stats, timeseries and one breakdown per card whose tab needs one (3 by default),
 // plus GET /api/me once per page load: at most 6.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { apiPath, request, useGet } from '../api.js';
 import { formatChange, formatNumber } from '../format.js';
 import { allowedIntervals, effectiveInterval, rangeLabel, rangeParams } from '../ranges.js';
@@ -116,7 +116,7 @@ export function Overview({ state, site }) {
   const chartDone = ts.error || chartDrawnFor === paths.timeseries;
   const drawn = done(stats) && chartDone && results.every(done);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (drawn && marked.current !== viewKey) {
       marked.current = viewKey;
       performance.mark(DRAWN_MARK, { detail: viewKey });

@@ -1,7 +1,7 @@
 // The app: sign-in, then the header (site, views, range, comparison, sign out) above the view the
 // URL names.
 import { useEffect, useState } from 'preact/hooks';
-import { clearCache, get, request, setUnauthenticatedHandler, useGet } from '../api.js';
+import { clearCache, get, request, setSignedIn, setUnauthenticatedHandler, signedIn, useGet } from '../api.js';
 import { COMPARES, PRESETS, RETENTION_DAYS, addDays, todayIn } from '../ranges.js';
 import { currentUrl, navigate, onLinkClick, useUrl } from '../router.js';
 import { buildUrl, parseUrl } from '../url.js';
@@ -13,9 +13,10 @@ import { LeadsView, SessionView, VisitorView, leadsPath } from './people.js';
 
 const RANGE_VIEWS = ['overview', 'leads', 'breakdown'];
 
-setUnauthenticatedHandler(() => {
+function toSignIn() {
   if (location.pathname !== '/login') navigate(buildUrl({ route: 'login', next: currentUrl() }), { replace: true });
-});
+}
+setUnauthenticatedHandler(toSignIn);
 
 // The calls a view makes, started at once (alongside GET /api/me) when the URL names the site.
 function prefetch(state) {
@@ -71,7 +72,7 @@ function RangePicker({ state, timeZone }) {
         <option value="custom">Custom dates…</option>
       </select>
     </label>
-    ${custom && html`<form class="custom-range" onSubmit=${apply} aria-label=${`Custom dates (${timeZone})`}>
+    ${custom && html`<form class="custom-range" noValidate onSubmit=${apply} aria-label=${`Custom dates (${timeZone})`}>
       <label class="inline" for="from">From <input id="from" name="from" type="date" min=${earliest} max=${today} value=${state.from ?? addDays(today, -6)} required /></label>
       <label class="inline" for="to">To <input id="to" name="to" type="date" min=${earliest} max=${today} value=${state.to ?? today} required /></label>
       <button type="submit" class="button">Apply</button>
@@ -96,6 +97,7 @@ async function signOut() {
     // the session may already be gone: the sign-in page is right either way
   }
   clearCache();
+  setSignedIn(false);
   navigate('/login', { replace: true });
 }
 
@@ -165,7 +167,12 @@ export function App() {
   useEffect(() => {
     if (state.route === 'login') document.title = 'Sign in — Ghost ID';
   }, [state.route]);
+  const known = state.route === 'login' || signedIn();
+  useEffect(() => {
+    if (!known) toSignIn();
+  }, [known, url]);
   if (state.route === 'login') return html`<${Login} next=${state.next} />`;
+  if (!known) return null;
   prefetch(state);
   return html`<div class="app" onClick=${onLinkClick}><a class="skip" href="#main">Skip to content</a><${SignedIn} state=${state} /></div>`;
 }
