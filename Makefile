@@ -61,7 +61,7 @@ build: ## sam build (python3.12, arm64 layer)
 deploy: build ## deploy to prod (use `bash scripts/sam.sh deploy --config-env dev` for dev)
 	bash scripts/sam.sh deploy --config-env prod
 
-deploy-web: web ## upload web/dist to the deployed stack's bucket (STACK=ghostid-analytics-prod by default)
+deploy-web: web ## upload web/dist to a deployed stack's bucket (STACK=ghostid-analytics-prod by default)
 	bash scripts/deploy_web.sh $(STACK)
 
 clean:

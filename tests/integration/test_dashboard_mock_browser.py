@@ -17,24 +17,28 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.support.browser import (
     MAX_CALLS_PER_VIEW,
+    TILES,
     WEB,
-    ApiLog,
+    Dashboard,
+    assert_chart_is,
+    assert_lists_are,
+    assert_overview_is,
     built_web,
     chromium,
     first_draw_ms,
     number,
+    query_of,
     screenshot,
     serious_violations,
     table_rows,
     texts,
-    watch_console,
 )
 from tests.support.figures import record
 
@@ -42,7 +46,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.integration
-TILES = ("unique_visitors", "sessions", "pageviews", "total_events", "identified_visitors", "hot_leads")
 LOAD_ERROR = "Failed to load resource"  # Chromium's console line for any 4xx/5xx answer
 
 
@@ -75,51 +78,16 @@ def server() -> Iterator[Any]:
     thread.join(timeout=10)
 
 
-class Session:
-    """One browser context on the mock: the page, its console errors and its API calls."""
+class Session(Dashboard):
+    """A dashboard on the mock, whose state the test can change (failures, expired sessions)."""
 
     def __init__(self, browser: Browser, server: Any, width: int = 1280) -> None:
         server.state.failures.clear()
-        self.base = server.url
+        super().__init__(browser, server.url, width)
         self.server = server
-        self.context = browser.new_context(viewport={"width": width, "height": 900})
-        self.page = self.context.new_page()
-        self.errors = watch_console(self.page)
-        self.api = ApiLog()
-        self.page.on("request", self.api.record)
-        self.seen: list[str] = []  # every /api/ URL requested, realtime included (path and query)
-        self.page.on("request", self._saw)
 
-    def _saw(self, request: Any) -> None:
-        if "/api/" in request.url:
-            self.seen.append(request.url.split(self.base, 1)[-1])
-
-    def sign_in(self, next_path: str = "/") -> None:
-        self.page.goto(self.base + next_path)
-        self.page.wait_for_selector("#email")
-        self.page.fill("#email", MOCK.USER)
-        self.page.fill("#password", MOCK.PASSWORD)
-        self.page.click("button[type=submit]")
-
-    def drawn(self) -> None:
-        """Waits until the overview is drawn: numbers, chart and every list."""
-        self.page.wait_for_selector(".overview[aria-busy=false]", timeout=15_000)
-
-    def get(self, path: str) -> Any:
-        """What the API answers for `path` with this browser's cookie."""
-        reply = self.context.request.get(self.base + path)
-        assert reply.ok, (path, reply.status, reply.text())
-        return reply.json()
-
-    def api_url(self, method_path: str) -> str:
-        """The full URL (path + query) of the page's last request to `method_path`."""
-        for request in reversed(self.seen):
-            if urlsplit(request).path == method_path:
-                return request
-        raise AssertionError(f"the page never called {method_path}")
-
-    def close(self) -> None:
-        self.context.close()
+    def sign_in(self, email: str = "", password: str = "", next_path: str = "/") -> None:
+        super().sign_in(email or MOCK.USER, password or MOCK.PASSWORD, next_path)
 
 
 @pytest.fixture
@@ -129,30 +97,8 @@ def s(browser: Browser, server: Any) -> Iterator[Session]:
     session.close()
 
 
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def expected_change(change: float | None) -> str:
-    if change is None:
-        return "—"
-    if change > 0:
-        return f"+{change:.1f}%"
-    if change < 0:
-        return f"\u2212{abs(change):.1f}%"
-    return "0.0%"
-
-
 def assert_tiles_equal(s: Session, stats: dict[str, Any]) -> None:
-    for metric in TILES:
-        shown = s.page.locator(f".tile-value[data-metric={metric}]").inner_text()
-        assert number(shown) == stats["overview"][metric], metric
-    if "comparison" in stats:
-        for metric in TILES:
-            text = s.page.locator(f"[data-change={metric}]").inner_text()
-            assert text.split("(")[0].strip().lstrip("▲▼ ").strip() == expected_change(
-                stats["comparison"]["change"][metric]
-            ), metric
+    assert_overview_is(s, stats)
 
 
 # ------------------------------------------------------------------ sign-in, overview, URL state
@@ -180,24 +126,9 @@ def test_sign_in_lands_on_the_overview_whose_numbers_are_the_apis(s: Session) ->
         ["/api/me", "/api/stats", "/api/timeseries", "/api/breakdown", "/api/breakdown", "/api/breakdown"]
     )
 
-    stats = s.get(s.api_url("/api/stats"))
-    assert_tiles_equal(s, stats)
-    pages = table_rows(s.page, "[data-card=pages]")
-    assert [(r[0], number(r[1])) for r in pages] == [(p["page"], p["views"]) for p in stats["top_pages"]]
-    countries = table_rows(s.page, "[data-card=countries]")
-    assert [(r[0], number(r[1])) for r in countries] == [
-        (c["country"], c["visitors"]) for c in stats["countries"]
-    ]
-    for card, dimension in (("sources", "source"), ("devices", "device_type"), ("events", "event_name")):
-        url = next(u for u in s.seen if f"dimension={dimension}" in u)
-        rows = s.get(url)["rows"]
-        metrics = ["visitors", "events"] if dimension == "event_name" else ["visitors"]
-        shown = table_rows(s.page, f"[data-card={card}]")
-        assert shown == [[r["value"], *(f"{r[m]:,}" for m in metrics)] for r in rows], card
-    ts = s.get(s.api_url("/api/timeseries"))
-    s.page.click(".chart-table summary")
-    chart = table_rows(s.page, ".chart-table")
-    assert chart == [[p["label"], f"{p['unique_visitors']:,}", f"{p['pageviews']:,}"] for p in ts["points"]]
+    assert_overview_is(s, s.get(s.api_url("/api/stats")))
+    assert_lists_are(s)
+    assert_chart_is(s, s.get(s.api_url("/api/timeseries")))
     assert s.errors == [e for e in s.errors if LOAD_ERROR in e] and len(s.errors) <= 1  # the wrong password
 
 
@@ -249,7 +180,7 @@ def test_a_shared_link_opens_the_same_view_for_another_browser(browser: Browser,
     first, second = Session(browser, server), Session(browser, server)
     try:
         for session in (first, second):
-            session.sign_in(link)
+            session.sign_in(next_path=link)
             session.drawn()
         assert urlsplit(first.page.url).query == urlsplit(second.page.url).query == urlsplit(link).query
         assert first.page.locator("h1").inner_text() == second.page.locator("h1").inner_text()
@@ -264,7 +195,7 @@ def test_a_shared_link_opens_the_same_view_for_another_browser(browser: Browser,
 
 
 def test_switching_site_keeps_the_range_and_asks_for_the_new_site(s: Session) -> None:
-    s.sign_in("/?site=4&range=month")
+    s.sign_in(next_path="/?site=4&range=month")
     s.drawn()
     s.api.take()
     s.page.select_option("#site", "7")
@@ -278,7 +209,7 @@ def test_switching_site_keeps_the_range_and_asks_for_the_new_site(s: Session) ->
 
 
 def test_custom_dates_are_bounded_in_the_sites_zone(s: Session) -> None:
-    s.sign_in("/?site=7")
+    s.sign_in(next_path="/?site=7")
     s.drawn()
     s.page.select_option("#range", "custom")
     today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
@@ -322,7 +253,7 @@ def test_change_is_signed_with_one_decimal_and_a_dash_without_previous_data(s: S
         route.fulfill(response=response, body=json.dumps(body))
 
     s.page.route("**/api/stats?*compare=*", patched)
-    s.sign_in("/?site=4&compare=previous")
+    s.sign_in(next_path="/?site=4&compare=previous")
     s.drawn()
     shown = {m: s.page.locator(f"[data-change={m}]").inner_text().replace("\n", " ") for m in TILES}
     assert shown["unique_visitors"].startswith("▲ +12.5%") and "(up 12.5%)" in shown["unique_visitors"]
@@ -338,7 +269,7 @@ def test_change_is_signed_with_one_decimal_and_a_dash_without_previous_data(s: S
 
 
 def test_a_breakdown_pages_with_next_cursor_and_escape_returns_to_the_overview(s: Session) -> None:
-    s.sign_in("/?site=4&range=30d")
+    s.sign_in(next_path="/?site=4&range=30d")
     s.drawn()
     overview_url = s.page.url
     s.api.take()
@@ -383,7 +314,7 @@ def test_a_breakdown_pages_with_next_cursor_and_escape_returns_to_the_overview(s
 
 
 def test_card_tabs_fetch_only_the_list_on_show(s: Session) -> None:
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
     s.api.take()
     s.page.click("[data-card=devices] .tab:has-text('Browsers')")
@@ -404,7 +335,7 @@ def test_card_tabs_fetch_only_the_list_on_show(s: Session) -> None:
 
 
 def test_leads_to_profile_to_session_timeline_and_back_with_escape(s: Session) -> None:
-    s.sign_in("/?site=4&range=30d")
+    s.sign_in(next_path="/?site=4&range=30d")
     s.drawn()
     s.api.take()
     s.page.click(".tile-link:has([data-metric=hot_leads])")
@@ -481,7 +412,7 @@ def test_leads_to_profile_to_session_timeline_and_back_with_escape(s: Session) -
 
 
 def test_a_visitors_sessions_page_with_next_cursor(s: Session) -> None:
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
     vid = next(v for v in MOCK.visitor_ids(4) if MOCK.session_count(v) > 50)
     s.page.goto(f"{s.base}/visitor/{vid}?site=4")
@@ -500,7 +431,7 @@ def test_a_visitors_sessions_page_with_next_cursor(s: Session) -> None:
 
 def test_visitors_now_refreshes_every_10_seconds(s: Session) -> None:
     s.page.clock.install()
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
 
     def polls() -> list[str]:
@@ -522,7 +453,7 @@ def test_visitors_now_refreshes_every_10_seconds(s: Session) -> None:
 
 
 def test_an_expired_session_returns_to_sign_in_and_back_to_the_view(s: Session) -> None:
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
     s.server.state.sessions.clear()  # the session expired server-side
     s.page.click("nav a:has-text('Leads')")
@@ -538,7 +469,7 @@ def test_an_expired_session_returns_to_sign_in_and_back_to_the_view(s: Session) 
 
 
 def test_errors_are_shown_where_they_happen_and_the_rest_is_drawn(s: Session) -> None:
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
     s.server.state.failures.append({"path": "/api/timeseries", "status": 500, "times": 1})
     s.page.select_option("#range", "30d")
@@ -556,7 +487,7 @@ def test_errors_are_shown_where_they_happen_and_the_rest_is_drawn(s: Session) ->
 
 
 def test_sign_out_ends_the_session(s: Session) -> None:
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
     s.api.take()
     s.page.click("button.signout")
@@ -573,7 +504,7 @@ def test_sign_out_ends_the_session(s: Session) -> None:
 
 
 def test_keyboard_reaches_everything_with_a_visible_focus(s: Session) -> None:
-    s.sign_in("/leads?site=4")
+    s.sign_in(next_path="/leads?site=4")
     s.page.wait_for_selector("#leads-table")
     s.page.keyboard.press("Tab")
     assert s.page.evaluate("document.activeElement.className") == "skip"
@@ -597,7 +528,7 @@ def test_no_serious_accessibility_violation_on_any_view_and_screenshots(s: Sessi
     s.page.wait_for_selector("#email")
     views: dict[str, list[str]] = {"login": serious_violations(s.page)}
     screenshot(s.page, "mock-login")
-    s.sign_in("/?site=4&range=30d&compare=previous")
+    s.sign_in(next_path="/?site=4&range=30d&compare=previous")
     s.drawn()
     vid = MOCK.visitor_ids(4)[0]
     session_id = MOCK.session_summary(4, vid, 0, datetime.now().astimezone())["session_id"]
@@ -622,7 +553,7 @@ def test_no_serious_accessibility_violation_on_any_view_and_screenshots(s: Sessi
 
 
 def test_the_overview_is_drawn_fast_and_in_at_most_six_calls(s: Session) -> None:
-    s.sign_in("/?site=4")
+    s.sign_in(next_path="/?site=4")
     s.drawn()
     times = []
     for _ in range(3):

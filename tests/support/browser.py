@@ -132,6 +132,119 @@ class ApiLog:
         return [path for _, path, _ in self.calls]
 
 
+class Dashboard:
+    """One browser context on a dashboard at `base`: its page, console errors and API calls."""
+
+    def __init__(self, browser: Browser, base: str, width: int = 1280) -> None:
+        self.base = base
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.errors = watch_console(self.page)
+        self.api = ApiLog()
+        self.page.on("request", self.api.record)
+        self.seen: list[str] = []  # every /api/ URL requested, realtime included (path and query)
+        self.page.on("request", self._saw)
+
+    def _saw(self, request: Request) -> None:
+        if "/api/" in request.url:
+            self.seen.append(request.url.split(self.base, 1)[-1])
+
+    def sign_in(self, email: str, password: str, next_path: str = "/") -> None:
+        self.page.goto(self.base + next_path)
+        self.page.wait_for_selector("#email")
+        self.page.fill("#email", email)
+        self.page.fill("#password", password)
+        self.page.click("button[type=submit]")
+
+    def drawn(self) -> None:
+        """Waits until the overview is drawn: numbers, chart and every list."""
+        self.page.wait_for_selector(".overview[aria-busy=false]", timeout=15_000)
+
+    def get(self, path: str) -> Any:
+        """What the API answers for `path` with this browser's cookie."""
+        reply = self.context.request.get(self.base + path)
+        assert reply.ok, (path, reply.status, reply.text())
+        return reply.json()
+
+    def api_url(self, path: str) -> str:
+        """The path and query of the page's last request to `path`."""
+        for url in reversed(self.seen):
+            if urlsplit(url).path == path:
+                return url
+        raise AssertionError(f"the page never called {path}")
+
+    def cookie(self) -> str:
+        """The `session` cookie the browser holds, as a Cookie header value."""
+        return "; ".join(
+            f"{c['name']}={c['value']}" for c in self.context.cookies() if c["name"] == "session"
+        )
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def expected_change(change: float | None) -> str:
+    """PRODUCT.md §10's change as the page must show it."""
+    if change is None:
+        return "—"
+    if change > 0:
+        return f"+{change:.1f}%"
+    if change < 0:
+        return f"\u2212{abs(change):.1f}%"
+    return "0.0%"
+
+
+TILES = ("unique_visitors", "sessions", "pageviews", "total_events", "identified_visitors", "hot_leads")
+
+
+def assert_overview_is(d: Dashboard, stats: dict[str, Any]) -> None:
+    """The six numbers, their change, top pages and countries on the page are `stats`'s."""
+    for metric in TILES:
+        shown = d.page.locator(f".tile-value[data-metric={metric}]").inner_text()
+        assert number(shown) == stats["overview"][metric], metric
+    changes = d.page.locator("[data-change]")
+    if "comparison" not in stats:
+        assert changes.count() == 0
+    else:
+        for metric in TILES:
+            text = d.page.locator(f"[data-change={metric}]").inner_text()
+            shown_change = text.split("(")[0].replace("▲", "").replace("▼", "").strip()
+            assert shown_change == expected_change(stats["comparison"]["change"][metric]), metric
+    pages = table_rows(d.page, "[data-card=pages][data-dimension=page]")
+    assert [(r[0], number(r[1])) for r in pages] == [(p["page"], p["views"]) for p in stats["top_pages"]]
+    countries = table_rows(d.page, "[data-card=countries]")
+    assert [(r[0], number(r[1])) for r in countries] == [
+        (c["country"], c["visitors"]) for c in stats["countries"]
+    ]
+
+
+def assert_lists_are(d: Dashboard) -> None:
+    """The breakdown cards show what GET /api/breakdown answers for the URLs the page asked."""
+    for card, dimension in (("sources", "source"), ("devices", "device_type"), ("events", "event_name")):
+        url = next(u for u in reversed(d.seen) if f"dimension={dimension}" in u)
+        rows = d.get(url)["rows"]
+        metrics = ["visitors", "events"] if dimension == "event_name" else ["visitors"]
+        shown = table_rows(d.page, f"[data-card={card}]")
+        assert shown == [[r["value"], *(f"{r[m]:,}" for m in metrics)] for r in rows], card
+
+
+def assert_chart_is(d: Dashboard, ts: dict[str, Any]) -> None:
+    if not d.page.locator(".chart-table").get_attribute("open"):
+        d.page.click(".chart-table summary")
+    rows = table_rows(d.page, ".chart-table")
+    expected = [[p["label"], f"{p['unique_visitors']:,}", f"{p['pageviews']:,}"] for p in ts["points"]]
+    if "comparison" in ts:
+        before = ts["comparison"]["points"]
+        for i, row in enumerate(expected):
+            point = before[i] if i < len(before) else None
+            row += [f"{point[k]:,}" if point else "—" for k in ("unique_visitors", "pageviews")]
+    assert rows == expected
+
+
 def watch_console(page: Page) -> list[str]:
     """Console errors and uncaught exceptions of the page, as they happen."""
     errors: list[str] = []
