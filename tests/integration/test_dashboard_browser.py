@@ -15,10 +15,10 @@ proven now against the stand-in API: tests/integration/test_dashboard_mock_brows
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,18 +111,21 @@ def stack(
         yield running
 
 
-def create_user(email: str, password: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A user with a password, as `ghostid user create --email E --password-stdin` makes one."""
-    from ghostid_local import cli
+def create_user(email: str, password: str) -> None:
+    """A user with a password, made as PRODUCT.md §13 says: `ghostid user create --password-stdin`."""
+    command = "from ghostid_local.cli import main; raise SystemExit(main())"
+    argv = ["--endpoint", os.environ["AWS_ENDPOINT_URL_DYNAMODB"], "user", "create", "--email", email]
+    done = subprocess.run(
+        [sys.executable, "-c", command, *argv, "--password-stdin"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
-    out, err = io.StringIO(), io.StringIO()
-    endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
-    argv = ["--endpoint", endpoint, "user", "create", "--email", email, "--password-stdin"]
-    assert cli.main(argv, out, err) == 0, err.getvalue()
 
-
-def seed(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def seed(stack: Stack, tmp_path: Path) -> None:
     """Demo site 4 with its month of traffic (as `make serve` seeds it), a second site in another
     time zone with a little traffic, one member of both with a password; rollups folded."""
     demo.seed_demo(tmp_path / "demo-token")
@@ -132,7 +135,7 @@ def seed(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sites_dal.add_member(SECOND_SITE, demo.DEMO_USER)
     events = demo.generate(days=30, visitors=80, seed=SECOND_SITE)
     import_events(SECOND_SITE, (json.dumps(e) for e in events))
-    create_user(demo.DEMO_USER, DEMO_PASSWORD, monkeypatch)
+    create_user(demo.DEMO_USER, DEMO_PASSWORD)
     stack.poller.drain(timeout=900)
     assert stack.dead_letters == []
 
@@ -188,11 +191,9 @@ def test_a_new_visitor_gets_the_sign_in_page_clean_and_accessible(browser: Brows
 # ------------------------------------------------------------------ the walk (needs issues 9, 10, 11)
 
 
-def test_walk_every_view_with_the_apis_numbers(
-    browser: Browser, stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_walk_every_view_with_the_apis_numbers(browser: Browser, stack: Stack, tmp_path: Path) -> None:
     require(stack, "sign-in", "reporting", "people")
-    seed(stack, tmp_path, monkeypatch)
+    seed(stack, tmp_path)
     require_stats_ranges(stack)
     d = Dashboard(browser, stack.url)
     try:
@@ -342,11 +343,9 @@ def walk_every_view(
     return cookie
 
 
-def test_an_expired_session_returns_to_sign_in(
-    browser: Browser, stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_expired_session_returns_to_sign_in(browser: Browser, stack: Stack) -> None:
     require(stack, "sign-in")
-    create_user(demo.DEMO_USER, DEMO_PASSWORD, monkeypatch)
+    create_user(demo.DEMO_USER, DEMO_PASSWORD)
     sites_dal.put_site(Site(site_id=demo.DEMO_SITE, domain=demo.DEMO_DOMAIN))
     sites_dal.add_member(demo.DEMO_SITE, demo.DEMO_USER)
     d = Dashboard(browser, stack.url)

@@ -49,7 +49,8 @@ export function parseUrl(href) {
   state.status = LEAD_STATUSES.includes(q.get('status')) ? q.get('status') : 'hot';
   state.sort = LEAD_SORTS.includes(q.get('sort')) ? q.get('sort') : 'last_seen';
   const next = q.get('next');
-  state.next = next && next.startsWith('/') && !next.startsWith('//') ? next : null;
+  // Only a path of this site: never `//host` or `/\host`, which a browser reads as another origin.
+  state.next = next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : null;
   return state;
 }
 
