@@ -69,3 +69,17 @@ function tallyItem(item) {
 export function visitorName(row) {
   return row.identified_user_id || row.ghost_vid;
 }
+
+// A §10 period {start, end (exclusive)} as the local days (or hours, under two days) it covers.
+export function formatPeriod(period, timeZone) {
+  if (!period?.start || !period?.end) return '';
+  const start = new Date(period.start);
+  const last = new Date(Date.parse(period.end) - 1);
+  const midnight = formatter(timeZone, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(start) === '00:00';
+  if (!midnight) {
+    return `${formatTime(period.start, timeZone)} – ${formatTime(period.end, timeZone)}`;
+  }
+  const first = formatDay(start.toISOString(), timeZone);
+  const final = formatDay(last.toISOString(), timeZone);
+  return first === final ? first : `${first} – ${final}`;
+}

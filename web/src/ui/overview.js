@@ -3,7 +3,7 @@
 // plus GET /api/me once per page load: at most 6.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { apiPath, request, useGet } from '../api.js';
-import { formatChange, formatNumber } from '../format.js';
+import { formatChange, formatNumber, formatPeriod } from '../format.js';
 import { allowedIntervals, effectiveInterval, rangeLabel, rangeParams } from '../ranges.js';
 import { navigate } from '../router.js';
 import { buildUrl } from '../url.js';
@@ -45,8 +45,11 @@ function Tile({ metric, label, status, overview, comparison, state }) {
   return html`<li class="tile"><a class="tile-link" href=${buildUrl({ ...state, route: 'leads', status })}>${body}</a></li>`;
 }
 
-function Tiles({ stats, state }) {
-  return html`<ul class="tiles" aria-label="Overview">
+function Tiles({ stats, state, timeZone }) {
+  const current = formatPeriod(stats.period, timeZone);
+  const before = formatPeriod(stats.comparison?.period, timeZone);
+  return html`${current && html`<p class="muted period" id="period">${current}${before && html` · compared with ${before}`}</p>`}
+    <ul class="tiles" aria-label="Overview">
     ${METRICS.map(([metric, label, status]) => html`<${Tile} metric=${metric} label=${label} status=${status}
       overview=${stats.overview} comparison=${stats.comparison} state=${state} />`)}
   </ul>`;
@@ -133,7 +136,7 @@ export function Overview({ state, site }) {
       <h1>${site.name || site.domain} <span class="muted">· ${rangeLabel(state)}</span></h1>
       <${Realtime} site=${state.site} />
     </div>
-    ${stats.error ? html`<${ErrorBox} error=${stats.error} />` : stats.data ? html`<${Tiles} stats=${stats.data} state=${state} />` : html`<${Loading} label="Loading numbers" />`}
+    ${stats.error ? html`<${ErrorBox} error=${stats.error} />` : stats.data ? html`<${Tiles} stats=${stats.data} state=${state} timeZone=${site.timezone || 'UTC'} />` : html`<${Loading} label="Loading numbers" />`}
     <section class="card chart-card" aria-labelledby="chart-title">
       <header class="card-head">
         <h2 id="chart-title">Visitors and pageviews</h2>
