@@ -42,7 +42,7 @@ export const FROM_STATS = {
   country: (stats) => stats.countries.map((r) => ({ value: r.country, visitors: r.visitors })),
 };
 export const CARD_LIMIT = 10;
-const PANEL_LIMIT = 100;
+export const PANEL_LIMIT = 100;
 
 export function breakdownPath(state, dimension, limit) {
   return apiPath('/api/breakdown', { siteId: state.site, ...rangeParams(state, { compare: false }), dimension, limit });

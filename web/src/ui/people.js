@@ -13,6 +13,14 @@ export function leadsPath(state) {
   return apiPath('/api/leads', { siteId: state.site, ...rangeParams(state, { compare: false }), status: state.status, sort: state.sort, limit: LEADS_LIMIT });
 }
 
+export function visitorPath(state) {
+  return apiPath(`/api/visitors/${encodeURIComponent(state.ghostVid)}`, { siteId: state.site });
+}
+
+export function sessionPath(state) {
+  return apiPath(`/api/session/${encodeURIComponent(state.sessionId)}`, { siteId: state.site });
+}
+
 function visitorUrl(state, ghostVid) {
   return buildUrl({ ...state, route: 'visitor', ghostVid });
 }
@@ -97,8 +105,7 @@ function SessionsTable({ state, sessions, timeZone }) {
 }
 
 export function VisitorView({ state, timeZone }) {
-  const path = state.site ? apiPath(`/api/visitors/${encodeURIComponent(state.ghostVid)}`, { siteId: state.site }) : null;
-  const paged = usePaged(path, 'sessions');
+  const paged = usePaged(state.site ? visitorPath(state) : null, 'sessions');
   const v = paged.data;
   return html`<${Panel} title=${v ? visitorName(v) : state.ghostVid} subtitle=${v?.identified_user_id ? v.ghost_vid : 'Visitor profile'}
     parentUrl=${buildUrl(parentOf(state))} label="Visitor profile">
@@ -129,8 +136,7 @@ function Props({ props }) {
 }
 
 export function SessionView({ state, timeZone }) {
-  const path = state.site ? apiPath(`/api/session/${encodeURIComponent(state.sessionId)}`, { siteId: state.site }) : null;
-  const { data: s, error } = useGet(path);
+  const { data: s, error } = useGet(state.site ? sessionPath(state) : null);
   const parentUrl = buildUrl(parentOf(state, { ghostVid: s?.ghost_vid }));
   return html`<${Panel} title=${`Session ${state.sessionId}`} subtitle=${s ? `${formatTime(s.started_at, timeZone)} · ${formatDuration(s.duration_seconds)}` : 'Session timeline'}
     parentUrl=${parentUrl} label="Session timeline">

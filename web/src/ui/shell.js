@@ -6,10 +6,10 @@ import { COMPARES, PRESETS, RETENTION_DAYS, addDays, todayIn } from '../ranges.j
 import { currentUrl, navigate, onLinkClick, useUrl } from '../router.js';
 import { buildUrl, parseUrl } from '../url.js';
 import { ErrorBox, Loading, html } from './common.js';
-import { BreakdownView, DIMENSIONS, breakdownPath } from './lists.js';
+import { BreakdownView, DIMENSIONS, PANEL_LIMIT, breakdownPath } from './lists.js';
 import { Login } from './login.js';
 import { Overview, overviewPaths } from './overview.js';
-import { LeadsView, SessionView, VisitorView, leadsPath } from './people.js';
+import { LeadsView, SessionView, VisitorView, leadsPath, sessionPath, visitorPath } from './people.js';
 
 const RANGE_VIEWS = ['overview', 'leads', 'breakdown'];
 
@@ -19,15 +19,22 @@ function toSignIn() {
 setUnauthenticatedHandler(toSignIn);
 
 // The calls a view makes, started at once (alongside GET /api/me) when the URL names the site.
+function viewPaths(state) {
+  switch (state.route) {
+    case 'overview': {
+      const p = overviewPaths(state);
+      return [p.stats, p.timeseries, ...p.cards.filter(Boolean)];
+    }
+    case 'leads': return [leadsPath(state)];
+    case 'breakdown': return [breakdownPath(state, state.dimension, PANEL_LIMIT)];
+    case 'visitor': return [visitorPath(state)];
+    case 'session': return [sessionPath(state)];
+    default: return [];
+  }
+}
+
 function prefetch(state) {
-  if (!state.site) return;
-  const paths = [];
-  if (state.route === 'overview') {
-    const p = overviewPaths(state);
-    paths.push(p.stats, p.timeseries, ...p.cards.filter(Boolean));
-  } else if (state.route === 'leads') paths.push(leadsPath(state));
-  else if (state.route === 'breakdown') paths.push(breakdownPath(state, state.dimension, 100));
-  paths.forEach((p) => get(p).catch(() => {}));
+  if (state.site) viewPaths(state).forEach((p) => get(p).catch(() => {}));
 }
 
 function SitePicker({ state, sites }) {
