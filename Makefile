@@ -7,7 +7,7 @@ PORT ?= 3000
 DDB_PORT ?= 8000
 export PORT DDB_PORT
 
-.PHONY: setup serve test test-unit test-integration lint format bench validate build deploy clean
+.PHONY: setup web serve test test-unit test-integration lint format bench validate build deploy deploy-web clean
 
 setup: $(VENV)/.installed node_modules/.installed ## create .venv and install Python and npm dependencies
 
@@ -21,22 +21,29 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-serve: setup ## run the whole stack on http://127.0.0.1:$(PORT) (DynamoDB Local on $(DDB_PORT) unless DDB_ENDPOINT is set)
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs
+
+web: web/dist/index.html ## build the dashboard (web/) into web/dist when its sources changed
+
+web/dist/index.html: node_modules/.installed $(WEB_SOURCES)
+	node web/build.mjs
+
+serve: setup web ## run the whole stack on http://127.0.0.1:$(PORT) (DynamoDB Local on $(DDB_PORT) unless DDB_ENDPOINT is set)
 	$(PY) -m ghostid_local.serve
 
-test: setup ## every test: unit (moto, in-process) and integration (DynamoDB Local, stream consumer, HTTP gateway)
+test: setup web ## every test: unit (moto, in-process) and integration (DynamoDB Local, stream consumer, HTTP gateway)
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
-test-integration: setup
+test-integration: setup web
 	$(PY) -m pytest -q tests/integration
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/shared/ghostid local/ghostid_local functions tests bench
+	$(VENV)/bin/mypy layers/shared/ghostid local/ghostid_local functions tests bench web/dev
 
 format: setup
 	$(VENV)/bin/ruff check --fix .
@@ -54,5 +61,8 @@ build: ## sam build (python3.12, arm64 layer)
 deploy: build ## deploy to prod (use `bash scripts/sam.sh deploy --config-env dev` for dev)
 	bash scripts/sam.sh deploy --config-env prod
 
+deploy-web: web ## upload web/dist to a deployed stack's bucket (STACK=ghostid-analytics-prod by default)
+	bash scripts/deploy_web.sh $(STACK)
+
 clean:
-	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache web/dist

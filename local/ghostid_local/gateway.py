@@ -27,6 +27,8 @@ _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/java
 # Not part of the API: the tracker and the demo site, served from static/ (a CDN's job when deployed).
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 STATIC_ROUTES = ("/ghost.js", "/demo/")
+# The dashboard (web/, built by `make web`): served at / when a gateway is given its folder.
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], list[str], bytes]:
         json_headers = {"Content-Type": "application/json"}
-        if self.command in ("GET", "HEAD") and self.server.static_dir is not None:
-            static = static_file(self.server.static_dir, path)
+        if self.command in ("GET", "HEAD"):
+            static = None
+            if self.server.static_dir is not None:
+                static = static_file(self.server.static_dir, path)
+            if static is None and self.server.web_dir is not None:
+                static = web_file(self.server.web_dir, path)
             if static is not None:
                 return static
         found = match_route(self.server.routes, self.command, path)
@@ -267,6 +273,28 @@ def static_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], 
     return 200, {"Content-Type": ctype, "Cache-Control": "no-cache"}, [], file.read_bytes()
 
 
+def web_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], bytes] | None:
+    """The dashboard's files from ``root`` (web/dist): ``/`` and any path without a file extension is
+    its index.html (the page routes itself, so deep links work); None for ``/api/...`` and for a
+    missing file with an extension, which the API routes then answer (404 in our envelope)."""
+    if path == "/api" or path.startswith("/api/"):
+        return None
+    base = root.resolve()
+    file = (base / unquote(path).lstrip("/")).resolve()
+    if not file.is_relative_to(base):
+        return None
+    if not file.is_file() and "." not in path.rsplit("/", 1)[-1]:
+        file = base / "index.html"
+    if not file.is_file():
+        return None
+    ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    if ctype.startswith("text/") or ctype.endswith("javascript"):
+        ctype += "; charset=utf-8"
+    # Assets carry a content hash in their name: cached for good; index.html is checked every time.
+    cache = "public, max-age=31536000, immutable" if path.startswith("/assets/") else "no-cache"
+    return 200, {"Content-Type": ctype, "Cache-Control": cache}, [], file.read_bytes()
+
+
 def to_http_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
     """Status, headers, Set-Cookie values and body from a handler's payload 2.0 response."""
     if isinstance(result, dict) and "statusCode" in result:
@@ -289,11 +317,13 @@ class LocalGateway(ThreadingHTTPServer):
         routes: list[Route],
         functions: Mapping[str, Invoke],
         static_dir: Path | None = None,
+        web_dir: Path | None = None,
     ) -> None:
         super().__init__(address, _RequestHandler)
         self.routes = routes
         self.functions = functions
         self.static_dir = static_dir
+        self.web_dir = web_dir
 
     @property
     def url(self) -> str:
@@ -307,12 +337,14 @@ def make_gateway(
     host: str = "127.0.0.1",
     port: int = 3000,
     static_dir: Path | None = STATIC_DIR,
+    web_dir: Path | None = None,
 ) -> LocalGateway:
     """A gateway for the template's HttpApi routes (``port=0`` picks a free port); call ``serve_forever``.
 
-    ``static_dir`` also serves ``/ghost.js`` and ``/demo/`` (None: API routes only)."""
+    ``static_dir`` also serves ``/ghost.js`` and ``/demo/`` (None: API routes only); ``web_dir``
+    (e.g. ``WEB_DIST``) serves the dashboard at ``/`` (None: no dashboard)."""
     routes = http_routes(template)
     missing = {r.function_id for r in routes} - set(functions)
     if missing:
         raise ValueError(f"no handler given for {sorted(missing)}")
-    return LocalGateway((host, port), routes, functions, static_dir)
+    return LocalGateway((host, port), routes, functions, static_dir, web_dir)

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 from ghostid_local import dynamodb_local
 from ghostid_local.cfn_yaml import load_template
-from ghostid_local.gateway import LocalGateway, http_routes, make_gateway
+from ghostid_local.gateway import WEB_DIST, LocalGateway, http_routes, make_gateway
 from ghostid_local.lambda_context import LocalFunction, load_function
 from ghostid_local.streams import StreamPoller, file_sink, stream_sources
 from ghostid_local.tables import create_tables, function_environment, function_ids
@@ -131,6 +131,7 @@ def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
     shown = data.relative_to(REPO_ROOT) if data.is_relative_to(REPO_ROOT) else data
     where = f"{endpoint} (data in {shown}/)" if own_ddb else f"{endpoint} (DDB_ENDPOINT)"
     lines = ["", "Ghost ID Analytics local stack is ready", f"  API:       {api}", f"  DynamoDB:  {where}"]
+    lines.append(f"  Dashboard: {api}/   (built from web/ by make web)")
     url = f"'{api}/api/stats?siteId={DEMO_SITE_ID}&timeRange=30d'"
     if token:
         lines.append(f"  Try:       curl -s --cookie 'session={token}' {url}")
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         pollers, threads = start_pollers(template, functions, table_names, stop)
         token = None if args.no_demo else seed_demo_once(endpoint, table_names, pollers)
         invokers = {r.function_id: functions[r.function_id].invoke for r in http_routes(template)}
-        gateway = make_gateway(template, invokers, port=args.port)
+        gateway = make_gateway(template, invokers, port=args.port, web_dir=WEB_DIST)
         threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))
         threads[-1].start()
         print(_banner(gateway.url, endpoint, ddb is not None, token), flush=True)

@@ -23,7 +23,7 @@ from ghostid.dal import sites as sites_dal
 from ghostid.logic import auth
 from ghostid.models.sites import LoginSession, Site
 from ghostid_local import serve
-from ghostid_local.gateway import LocalGateway, make_gateway
+from ghostid_local.gateway import WEB_DIST, LocalGateway, make_gateway
 from ghostid_local.lambda_context import LocalFunction
 from ghostid_local.streams import StreamPoller, stream_sources
 
@@ -105,16 +105,22 @@ def put_session(token: str, user: str, expires_in_s: int, revoked: bool = False)
 
 @contextmanager
 def local_stack(
-    tables: Mapping[str, str], template: Mapping[str, Any], monkeypatch: pytest.MonkeyPatch
+    tables: Mapping[str, str],
+    template: Mapping[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    serve_web: bool = False,
 ) -> Iterator[Stack]:
-    """Gateway on a free port serving every template route; `now` frozen at the scenario's NOW."""
+    """Gateway on a free port serving every template route; `now` frozen at the scenario's NOW.
+    ``serve_web`` also serves the built dashboard (web/dist) at ``/``, as ``make serve`` does."""
     monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
     monkeypatch.setenv("DDB_ENDPOINT", os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
     union, per_function = serve.combined_environment(template, tables)
     for name, value in union.items():
         monkeypatch.setenv(name, value)
     functions = serve.load_functions(template, per_function)
-    gateway = make_gateway(template, {fid: f.invoke for fid, f in functions.items()}, port=0)
+    invokers = {fid: f.invoke for fid, f in functions.items()}
+    gateway = make_gateway(template, invokers, port=0, web_dir=WEB_DIST if serve_web else None)
     thread = threading.Thread(target=gateway.serve_forever, daemon=True)
     thread.start()
     source = stream_sources(template)[0]
