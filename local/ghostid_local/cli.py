@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = rollups.add_parser("rebuild", help="recompute a site's rollups from its raw events")
     rebuild.add_argument("--site", type=int, required=True)
 
+    exporter = commands.add_parser("export", help="export a site's events as NDJSON (the import format)")
+    exporter.add_argument("--site", type=int, required=True)
+    exporter.add_argument("--from", dest="from_day", required=True, help="first local date, YYYY-MM-DD")
+    exporter.add_argument("--to", dest="to_day", required=True, help="last local date, YYYY-MM-DD")
+    exporter.add_argument("file", nargs="?", default="-", help="where to write (default: standard output)")
+
     importer = commands.add_parser("import", help="import NDJSON events")
     importer.add_argument("--site", type=int, required=True)
     importer.add_argument("file", help="NDJSON file, or - for standard input")
@@ -122,6 +128,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
         site = _require_site(args.site)
         print(rebuild_site(args.site, site, timeutil.now_ms()), file=out)
+    elif args.command == "export":
+        _require_site(args.site)
+        print(_export(args), file=sys.stderr)
     elif args.command == "import":
         _require_site(args.site)
         print(_import(args.site, args.file), file=out)
@@ -207,6 +216,42 @@ def _require_site(site_id: int) -> Site:
             f"site {site_id} does not exist; create it with: ghostid site create --site-id {site_id} ..."
         )
     return site
+
+
+def _export(args: argparse.Namespace) -> str:
+    """Follows the export's cursors (GET /api/export's pages) into a file or standard output."""
+    from ghostid import timeutil
+    from ghostid.errors import InvalidParameter
+    from ghostid.logic.export import export_page
+    from ghostid.models.people import ExportQuery
+    from pydantic import ValidationError
+
+    try:
+        query = ExportQuery.model_validate({"siteId": args.site, "from": args.from_day, "to": args.to_day})
+    except ValidationError as error:
+        raise UserError("--from and --to must be dates YYYY-MM-DD") from error
+    handle = sys.stdout if args.file == "-" else open(args.file, "w", encoding="utf-8")  # noqa: SIM115
+    total, pages = 0, 0
+    progress = sys.stderr.isatty() and handle is not sys.stdout
+    try:
+        while True:
+            try:
+                page = export_page(query, timeutil.now_ms())
+            except InvalidParameter as error:
+                raise UserError(error.message) from None
+            handle.write(page.body)
+            total, pages = total + page.events, pages + 1
+            if progress:
+                print(f"\rexported {total:,} events ({pages} pages)", end="", file=sys.stderr, flush=True)
+            if page.next_cursor is None:
+                break
+            query = query.model_copy(update={"cursor": page.next_cursor})
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+    if progress:
+        print(file=sys.stderr)
+    return f"{total} events exported in {pages} pages"
 
 
 def _import(site_id: int, path: str) -> str:
