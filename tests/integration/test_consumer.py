@@ -37,7 +37,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(params=["small", "big"])
-def site(request: pytest.FixtureRequest, local_aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def site(
+    request: pytest.FixtureRequest, local_aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     from ghostid.dal import sites as sites_dal
 
     monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
@@ -143,7 +145,9 @@ def test_crash_between_writes_then_retry(site: str, failing: str, monkeypatch: p
 def test_poison_record_is_reported_and_does_not_block_the_rest(site: str) -> None:
     items, events = load(seed=6, visitors=8)
     recs = records(items)
-    poison = lambdas.stream_record({"pk": {"S": "4#gs_x"}, "sk": {"S": "bad"}, "type": {"S": "pageview"}}, 999_999)
+    poison = lambdas.stream_record(
+        {"pk": {"S": "4#gs_x"}, "sk": {"S": "bad"}, "type": {"S": "pageview"}}, 999_999
+    )
     response = lambdas.deliver([*recs[:5], poison, *recs[5:]])
     assert response == {"batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]}
     assert_matches_reference(events)
@@ -226,7 +230,9 @@ def test_session_ids_that_extend_each_other_keep_their_own_cells(site: str) -> N
                 "type": "pageview" if n % 3 else "custom_event",
                 "event_name": "cta_clicked",
                 "page": ["/", "/pricing", "/docs"][n % 3],
-                "timestamp": (start - timedelta(hours=7 * s + n, minutes=n)).isoformat().replace("+00:00", "Z"),
+                "timestamp": (start - timedelta(hours=7 * s + n, minutes=n))
+                .isoformat()
+                .replace("+00:00", "Z"),
                 "event_id": f"e{s}_{n}",
                 "country": "Canada",
             }
@@ -242,7 +248,9 @@ def test_session_ids_that_extend_each_other_keep_their_own_cells(site: str) -> N
     assert_matches_reference(stored_events(items))
 
 
-def test_a_visitor_made_hot_by_two_consumers_at_once_is_counted(site: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_visitor_made_hot_by_two_consumers_at_once_is_counted(
+    site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each session alone scores 20 (< 30), both 40. Consumer B folds session 2 entirely between consumer
     A's cell writes and A's read of the visitor: A's read sees both sessions, so A makes it hot."""
     start = NOW.replace(minute=0, second=0, microsecond=0)
@@ -253,7 +261,9 @@ def test_a_visitor_made_hot_by_two_consumers_at_once_is_counted(site: str, monke
                 "ghost_vid": "gv_two",
                 "type": "pageview",
                 "page": "/pricing",
-                "timestamp": (start - timedelta(days=s - 1, hours=1, minutes=n)).isoformat().replace("+00:00", "Z"),
+                "timestamp": (start - timedelta(days=s - 1, hours=1, minutes=n))
+                .isoformat()
+                .replace("+00:00", "Z"),
                 "event_id": f"e{s}_{n}",
             }
             for s in (1, 2)

@@ -60,19 +60,19 @@ def answers(site: int) -> dict[str, Any]:
         query = TimeseriesQuery.model_validate(base | {"timeRange": preset, "interval": "day"})
         found[f"timeseries {preset}"] = timeseries.site_timeseries(query, NOW_MS)
     for dimension in DIMENSIONS:
-        query = BreakdownQuery.model_validate(
+        by = BreakdownQuery.model_validate(
             base | {"timeRange": "30d", "dimension": dimension.name, "limit": "1000"}
         )
-        found[f"breakdown {dimension.name}"] = breakdown.site_breakdown(query, NOW_MS)
+        found[f"breakdown {dimension.name}"] = breakdown.site_breakdown(by, NOW_MS)
     for status in ("hot", "identified", "all"):
-        query = LeadsQuery.model_validate(base | {"timeRange": "30d", "status": status, "limit": "200"})
-        found[f"leads {status}"] = people.site_leads(query, LeadRules(), NOW_MS)
+        listed = LeadsQuery.model_validate(base | {"timeRange": "30d", "status": status, "limit": "200"})
+        found[f"leads {status}"] = people.site_leads(listed, LeadRules(), NOW_MS)
     found["sessions"] = people.site_sessions(
         SessionsQuery.model_validate(base | {"timeRange": "30d", "limit": "200"}), NOW_MS
     )
     for row in found["leads all"]["leads"]:
-        query = VisitorQuery.model_validate(base | {"ghost_vid": row["ghost_vid"]})
-        found[f"visitor {row['ghost_vid']}"] = people.visitor_profile(query, LeadRules(), NOW_MS)
+        who = VisitorQuery.model_validate(base | {"ghost_vid": row["ghost_vid"]})
+        found[f"visitor {row['ghost_vid']}"] = people.visitor_profile(who, LeadRules(), NOW_MS)
     return {name: _plain(value) for name, value in found.items()}
 
 

@@ -116,7 +116,9 @@ def test_sessions_walked_page_by_page(loaded: list[dict[str, Any]], filters: dic
             return body(people.site_sessions(query, NOW_MS))
 
         got = walk(fetch, "sessions")
-        reference_filters = {k: (v == "true" if v in ("true", "false") else v) for k, v in filters.items()}
+        reference_filters: dict[str, Any] = {
+            k: (v == "true" if v in ("true", "false") else v) for k, v in filters.items()
+        }
         expected = reference.sessions(
             loaded, NOW, site=CONFIG, **_reference_range(window), **reference_filters
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from ghostid import timeutil
+from ghostid.dal import events as events_dal
 from ghostid.dal import sites as sites_dal
 from ghostid.logic import consumer, rebuild
 from ghostid_local import cli
@@ -79,7 +80,11 @@ def test_list_show_and_update(env: dict[str, str]) -> None:
     assert code == 0 and "rebuilding" not in out  # nothing the rollups depend on changed
     site = sites_dal.get_site(3)
     assert site is not None
-    assert (site.domain, site.name, site.extra_domains) == ("c.example", "Three", ("shop.c.example", "c.example.net"))
+    assert (site.domain, site.name, site.extra_domains) == (
+        "c.example",
+        "Three",
+        ("shop.c.example", "c.example.net"),
+    )
     code, shown, _ = ghostid(env, "site", "show", "--site-id", "3")
     assert code == 0 and '"domain": "c.example"' in shown
     assert ghostid(env, "site", "update", "--site-id", "3", "--timezone", "Mars/Olympus")[0] == 2
@@ -117,10 +122,23 @@ def test_new_lead_rules_rebuild_the_site(env: dict[str, str]) -> None:
 
 def test_rebuild_while_events_keep_arriving(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Events stored after the rebuild's snapshot are folded by its second look."""
-    assert ghostid(env, "site", "create", "--site-id", "23", "--domain", "z.example", "--timezone", "America/New_York")[0] == 0
+    assert (
+        ghostid(
+            env,
+            "site",
+            "create",
+            "--site-id",
+            "23",
+            "--domain",
+            "z.example",
+            "--timezone",
+            "America/New_York",
+        )[0]
+        == 0
+    )
     events = _fold(23, env, seed=23, timezone="America/New_York")
     late = traffic.people(NOW, seed=24, timezone="America/New_York", visitors=6)
-    real_scan = rebuild.events_dal.scan_site_items
+    real_scan = events_dal.scan_site_items
     calls = {"n": 0}
 
     def scan_then_more_arrive(site_id: int, segments: int = 4) -> list[dict[str, Any]]:
@@ -128,13 +146,17 @@ def test_rebuild_while_events_keep_arriving(env: dict[str, str], monkeypatch: py
         calls["n"] += 1
         if calls["n"] == 1:
             import_traffic(late, site=23)  # stored after the snapshot: the stream consumer is paused
-        return found
+        return list(found)
 
-    monkeypatch.setattr(rebuild.events_dal, "scan_site_items", scan_then_more_arrive)
+    monkeypatch.setattr(events_dal, "scan_site_items", scan_then_more_arrive)
     site = sites_dal.get_site(23)
     assert site is not None
     report = rebuild.rebuild_site(23, site, NOW_MS)
     assert report.refolded > 0
-    everything = stored_events([i for i in stored_items(env["EventsTable"]) if i["pk"]["S"].startswith("23#")])
+    everything = stored_events(
+        [i for i in stored_items(env["EventsTable"]) if i["pk"]["S"].startswith("23#")]
+    )
     assert len(everything) > len(events)
-    assert_routes_match_reference(everything, 23, config=reference.Site(site_id=23, timezone="America/New_York"))
+    assert_routes_match_reference(
+        everything, 23, config=reference.Site(site_id=23, timezone="America/New_York")
+    )

@@ -95,10 +95,10 @@ def assert_routes_match_reference(
         expected = reference.timeseries(events, NOW, site=config, time_range=time_range, interval=interval)
         reference.assert_close(got, expected, f"timeseries {time_range}")
     for dimension in DIMENSIONS:
-        query = BreakdownQuery.model_validate(
+        by = BreakdownQuery.model_validate(
             base | {"timeRange": "30d", "dimension": dimension.name, "limit": "1000"}
         )
-        got = breakdown.site_breakdown(query, NOW_MS).model_dump(mode="json")
+        got = breakdown.site_breakdown(by, NOW_MS).model_dump(mode="json")
         expected = reference.breakdown(events, NOW, site=config, dimension=dimension.name, time_range="30d")
         reference.assert_close(got, {**expected, "next_cursor": None}, f"breakdown {dimension.name}")
     reference.assert_close(
@@ -108,17 +108,17 @@ def assert_routes_match_reference(
     )
     for status in ("hot", "identified", "all"):
         for sort in ("last_seen", "score"):
-            query = LeadsQuery.model_validate(
+            listed = LeadsQuery.model_validate(
                 base | {"timeRange": "30d", "status": status, "sort": sort, "limit": "200"}
             )
-            got = _dumped(people.site_leads(query, LeadRules(), NOW_MS))
-            expected = reference.leads(events, NOW, site=config, time_range="30d", status=status, sort=sort)
-            reference.assert_close(got, {"leads": expected, "next_cursor": None}, f"leads {status} {sort}")
-    query = SessionsQuery.model_validate(base | {"timeRange": "30d", "limit": "200"})
-    got = _dumped(people.site_sessions(query, NOW_MS))
-    expected = reference.sessions(events, NOW, site=config, time_range="30d")
+            found = _dumped(people.site_leads(listed, LeadRules(), NOW_MS))
+            leads = reference.leads(events, NOW, site=config, time_range="30d", status=status, sort=sort)
+            reference.assert_close(found, {"leads": leads, "next_cursor": None}, f"leads {status} {sort}")
+    sessions_query = SessionsQuery.model_validate(base | {"timeRange": "30d", "limit": "200"})
+    page = _dumped(people.site_sessions(sessions_query, NOW_MS))
+    listed_sessions = reference.sessions(events, NOW, site=config, time_range="30d")
     reference.assert_close(
-        got, {"sessions": expected[:200], "next_cursor": got.get("next_cursor")}, "sessions"
+        page, {"sessions": listed_sessions[:200], "next_cursor": page.get("next_cursor")}, "sessions"
     )
     for visitor in sorted({e["ghost_vid"] for e in events})[:12]:
         profile = _dumped(

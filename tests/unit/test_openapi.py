@@ -278,6 +278,7 @@ def test_spec_schemas_accept_what_the_models_produce() -> None:
             top_pages=[api.TopPage(page="/", views=1)],
             countries=[api.CountryVisitors(country="Unknown", visitors=1)],
             time_range="24h",
+            period=api.PeriodBody(start="2026-01-01T00:00:00Z", end="2026-01-02T00:00:00Z", timezone="UTC"),
         ),
     }
     for name, body in bodies.items():

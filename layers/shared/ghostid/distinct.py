@@ -67,7 +67,8 @@ class Distinct:
     def estimate(self) -> int:
         if self._exact is not None:
             return len(self._exact)
-        return int(round(self._result().get_estimate()))
+        estimate: float = self._result().get_estimate()
+        return round(estimate)
 
     def __bool__(self) -> bool:
         return self._exact is None or bool(self._exact)

@@ -80,7 +80,9 @@ def _prop_text(value: dict[str, Any]) -> str | None:
 
 
 def session_facts(site_id: int, session_id: str) -> list[EventFacts]:
-    """A session's stored events, strongly consistent (the consumer recomputes from exactly what is stored)."""
+    """A session's stored events, strongly consistent.
+
+    The consumer recomputes from exactly what is stored."""
     return [facts_from_item(i) for i in query_session_items(site_id, session_id, consistent=True)]
 
 

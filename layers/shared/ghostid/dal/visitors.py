@@ -7,7 +7,8 @@
   - `nI`, `nH`: presence notes, the periods (`H:<hour>`, `D:<date>`, `W:<week>`, `M:<month>`) whose
     identified / hot-lead sets already hold this visitor (so reach-back is not repeated);
   - `tI`, `tH`: the transitions (first identified, first hot) already handed to the alerts;
-  - `lk`, `ls`, `lsc`, `row`, `dd` (its active local days, for past ranges): the lead lists' index (sparse GSIs `LeadsByLastSeen`, `LeadsByScore`) for
+  - `lk`, `ls`, `lsc`, `row`, `dd` (its active local days, for past ranges): the lead lists' index
+    (sparse GSIs `LeadsByLastSeen`, `LeadsByScore`) for
     hot leads (`lk=<site>#H`) and other identified visitors (`lk=<site>#I`); `row` is the visitor's
     `/api/leads` row as of its latest fold.
 Items of the first rollup model (cells `c#...`, head attributes `ik`, `uid`, `ih`, `id`, `hh`, `hd`) are

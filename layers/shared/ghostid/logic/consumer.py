@@ -85,7 +85,9 @@ def fold_batch(
     ordered = sorted(set(session_ids))
     folds = [f for f in _each(lambda sid: _fold(site_id, sid, zone, rules), ordered) if f is not None]
     report.sessions = len(folds)
-    changed_hours = {hour for hours in _each(lambda f: _write_cells(site_id, zone, f), folds) for hour in hours}
+    changed_hours = {
+        hour for hours in _each(lambda f: _write_cells(site_id, zone, f), folds) for hour in hours
+    }
     report.cells_written = len(changed_hours)
     by_visitor: dict[str, list[SessionFold]] = defaultdict(list)
     for fold in folds:
@@ -262,7 +264,8 @@ def _merge_presence(site_id: int, adds: dict[tuple[Level, str], Presence]) -> in
     pending = adds
     for _ in range(MAX_ROUNDS):
         stored = tree_dal.get_presence_versions(site_id, pending)
-        results = _each(lambda key: _merge_one(site_id, key, stored[key], pending[key]), list(pending))
+        jobs = [(key, stored[key], pending[key]) for key in pending]
+        results = _each(lambda job: _merge_one(site_id, *job), jobs)
         writes += sum(1 for wrote, _ in results if wrote)
         pending = {key: pending[key] for key, (_, ok) in zip(list(pending), results, strict=True) if not ok}
         if not pending:
@@ -293,7 +296,9 @@ def _mark_late(site_id: int, zone: Zone, state: state_dal.SiteState, touched: se
         return 0
     late = {h for h in touched if h < limit}
     fine = state.since if state.big and state.since is not None else None
-    periods = {f"H:{h}" if fine is not None and h >= fine else f"D:{zone.date_of(h).isoformat()}" for h in late}
+    periods = {
+        f"H:{h}" if fine is not None and h >= fine else f"D:{zone.date_of(h).isoformat()}" for h in late
+    }
     if periods:
         state_dal.mark_dirty(site_id, periods, state.gen)
     return len(periods)

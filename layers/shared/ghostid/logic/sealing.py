@@ -27,7 +27,9 @@ from ghostid.models.dimensions import FAMILIES, OVERVIEW
 from ghostid.models.rollups import Aggregate
 from ghostid.timeutil import HOUR_MS, Zone, add_months_first, day_key, hour_key, month_key, week_key
 
-BIG_DAY_EVENTS = 10_000  # a site whose busiest day of the last week has this many keeps hour nodes and prefixes
+BIG_DAY_EVENTS = (
+    10_000  # a site whose busiest day of the last week has this many keeps hour nodes and prefixes
+)
 BIG_DAYS_LOOKED_AT = 7
 MAX_HOURS_PER_RUN = 48
 MAX_DAYS_PER_RUN = 31

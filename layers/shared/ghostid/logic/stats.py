@@ -39,9 +39,9 @@ def site_stats(query: StatsQuery, now_ms: int) -> StatsResponse:
     state, stored = state_dal.state_and_answer(query.site_id, key)
     tree = site_tree(query.site_id, state, now_ms)
     period = period_of(query, tree)
-    if stored is not None and key and stored.gen == state.gen and stored.window == period.key:
-        if stored.body.get("format") == ANSWERS_FORMAT:
-            return _limited(StatsResponse.model_validate(stored.body["stats"]), query.limit)
+    fresh = stored is not None and key and stored.gen == state.gen and stored.window == period.key
+    if fresh and stored is not None and stored.body.get("format") == ANSWERS_FORMAT:
+        return _limited(StatsResponse.model_validate(stored.body["stats"]), query.limit)
     response = _limited(compute(tree, period, query.compare), kept)
     if key:
         body = {"format": ANSWERS_FORMAT, "stats": response.model_dump(mode="json")}

@@ -6,7 +6,7 @@ to the period; its label is its first local date (an hour's: `2026-03-10T17:00`,
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from ghostid.dal import state as state_dal
 from ghostid.errors import InvalidParameter
@@ -16,7 +16,7 @@ from ghostid.logic.periods import Period
 from ghostid.logic.stats import overview, period_of, site_tree
 from ghostid.models.api import PeriodBody, Point, SeriesComparison, TimeseriesQuery, TimeseriesResponse
 from ghostid.models.dimensions import OVERVIEW
-from ghostid.timeutil import HOUR_MS, add_months_first, format_timestamp
+from ghostid.timeutil import HOUR_MS, format_timestamp
 
 MAX_HOURLY_DAYS = 7
 
@@ -30,12 +30,12 @@ def site_timeseries(query: TimeseriesQuery, now_ms: int) -> TimeseriesResponse:
     compared = periods_logic.compared(period, query.compare) if query.compare else None
     current, previous = buckets(period, query.interval), buckets(compared, query.interval) if compared else []
     loaded = tree_logic.load(tree, current + previous, (OVERVIEW,))
-    points = [_point(b, label(b, query.interval), l) for b, l in zip(current, loaded, strict=False)]
+    points = [_point(b, label(b, query.interval), agg) for b, agg in zip(current, loaded, strict=False)]
     comparison = None
     if compared is not None:
         rest = loaded[len(current) :]
         compared_points = [
-            _point(b, label(b, query.interval), l) for b, l in zip(previous, rest, strict=True)
+            _point(b, label(b, query.interval), agg) for b, agg in zip(previous, rest, strict=True)
         ]
         comparison = SeriesComparison(period=PeriodBody(**compared.as_json()), points=compared_points)
     return TimeseriesResponse(
@@ -96,4 +96,3 @@ def label(bucket: Period, interval: str) -> str:
 
 def _point(bucket: Period, text: str, loaded: tree_logic.Loaded) -> Point:
     return Point(start=format_timestamp(bucket.start), label=text, **overview(loaded).model_dump())
-

@@ -330,7 +330,9 @@ def _fetch_cells(tree: Tree, spans: Sequence[Span]) -> dict[date, list[Cell]]:
         else:
             hours[span.day] |= set(range(tree.zone.hour_start(span.start), span.end, HOUR_MS))
     jobs: list[tuple[date, int | None]] = [(day, None) for day in sorted(whole)]
-    jobs += [(day, hour) for day, found in sorted(hours.items()) if day not in whole for hour in sorted(found)]
+    jobs += [
+        (day, hour) for day, found in sorted(hours.items()) if day not in whole for hour in sorted(found)
+    ]
     if not jobs:
         return {}
 

@@ -56,8 +56,8 @@ SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, patte
 VisitorId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 RANGE_HELP = (
-    "timeRange must be one of 24h, today, yesterday, 7d, 30d, month, last_month, 12mo (default 7d), or custom "
-    "with from and to (YYYY-MM-DD, both included, in the site's time zone)."
+    "timeRange must be one of 24h, today, yesterday, 7d, 30d, month, last_month, 12mo (default 7d), "
+    "or custom with from and to (YYYY-MM-DD, both included, in the site's time zone)."
 )
 
 
@@ -119,8 +119,9 @@ class TimeseriesQuery(RangeQuery):
 
 class BreakdownQuery(RangeQuery):
     dimension: DimensionName = Field(
-        description="dimension is required: page, event_name, entry_page, exit_page, source, referrer, utm_source, "
-        "utm_medium, utm_campaign, utm_term, utm_content, country, device_type, browser, os or city."
+        description="dimension is required: page, event_name, entry_page, exit_page, source, referrer, "
+        "utm_source, utm_medium, utm_campaign, utm_term, utm_content, country, device_type, browser, "
+        "os or city."
     )
     limit: Count = Field(
         default=10, ge=1, le=1000, description="limit must be a whole number from 1 to 1000 (default 10)."
