@@ -25,7 +25,16 @@ from ghostid.logic import tree as tree_logic
 from ghostid.logic.periods import Period
 from ghostid.logic.stats import period_of, site_tree
 from ghostid.logic.visitors import lead_row, view
-from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
+from ghostid.models.people import (
+    LeadRow,
+    LeadsQuery,
+    LeadsResponse,
+    SessionsQuery,
+    SessionsResponse,
+    SessionSummaryBody,
+    VisitorQuery,
+    VisitorResponse,
+)
 from ghostid.models.rollups import SessionSummary
 from ghostid.models.sites import LeadRules
 from ghostid.timeutil import format_timestamp, parse_timestamp
@@ -36,7 +45,7 @@ SESSIONS_PER_PROFILE = 50
 # --- leads ------------------------------------------------------------------------------------------------
 
 
-def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> dict[str, Any]:
+def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> LeadsResponse:
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     period = period_of(query, tree)
@@ -57,10 +66,10 @@ def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> dict[
     more = len(page) > query.limit
     page = page[: query.limit]
     last = _lead_key(page[-1], by_score) if more else None
-    return {
-        "leads": page,
-        "next_cursor": cursor.encode("leads", query.site_id, scope, last) if last is not None else None,
-    }
+    return LeadsResponse(
+        leads=[LeadRow.model_validate(row) for row in page],
+        next_cursor=cursor.encode("leads", query.site_id, scope, last) if last is not None else None,
+    )
 
 
 def _lead_key(row: dict[str, Any], by_score: bool) -> list[Any]:
@@ -120,7 +129,7 @@ def _all_leads(
 # --- a visitor ----------------------------------------------------------------------------------------
 
 
-def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[str, Any]:
+def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> VisitorResponse:
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     index = visitors_dal.get_index(query.site_id, query.ghost_vid, consistent=False)
@@ -143,23 +152,25 @@ def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[
         if more
         else None
     )
-    return {
-        **lead_row(current),
-        "user_ids": current.user_ids,
-        "pageviews": sum(p.pageviews for p in parts.values()),
-        "events": sum(p.events for p in parts.values()),
-        "countries": sorted({c for p in parts.values() for c in p.countries}),
-        "devices": sorted({d for p in parts.values() for d in p.devices}),
-        "sessions": [summary_body(s, current.identified_user_id) for s in page],
-        "session_count": len(parts),
-        "next_cursor": next_cursor,
-    }
+    return VisitorResponse.model_validate(
+        {
+            **lead_row(current),
+            "user_ids": current.user_ids,
+            "pageviews": sum(p.pageviews for p in parts.values()),
+            "events": sum(p.events for p in parts.values()),
+            "countries": sorted({c for p in parts.values() for c in p.countries}),
+            "devices": sorted({d for p in parts.values() for d in p.devices}),
+            "sessions": [summary_body(s, current.identified_user_id) for s in page],
+            "session_count": len(parts),
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 # --- sessions -----------------------------------------------------------------------------------------
 
 
-def site_sessions(query: SessionsQuery, now_ms: int) -> dict[str, Any]:
+def site_sessions(query: SessionsQuery, now_ms: int) -> SessionsResponse:
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     period = period_of(query, tree)
@@ -173,10 +184,10 @@ def site_sessions(query: SessionsQuery, now_ms: int) -> dict[str, Any]:
     more = len(page) > query.limit
     page = page[: query.limit]
     last = [page[-1].started_at, page[-1].session_id] if more else None
-    return {
-        "sessions": [summary_body(s, s.identified_user_id) for s in page],
-        "next_cursor": cursor.encode("sessions", query.site_id, scope, last) if last else None,
-    }
+    return SessionsResponse(
+        sessions=[summary_body(s, s.identified_user_id) for s in page],
+        next_cursor=cursor.encode("sessions", query.site_id, scope, last) if last else None,
+    )
 
 
 def _sessions_in(
@@ -204,22 +215,22 @@ def _sessions_in(
         day = date.fromordinal(day.toordinal() - 1)
 
 
-def summary_body(summary: SessionSummary, identified_user_id: str | None) -> dict[str, Any]:
-    return {
-        "session_id": summary.session_id,
-        "ghost_vid": summary.ghost_vid,
-        "identified_user_id": identified_user_id,
-        "country": summary.country,
-        "city": summary.city,
-        "device_type": summary.device_type,
-        "browser": summary.browser,
-        "os": summary.os,
-        "started_at": format_timestamp(summary.started_at),
-        "ended_at": format_timestamp(summary.ended_at),
-        "duration_seconds": (summary.ended_at - summary.started_at) // 1000,
-        "event_count": summary.event_count,
-        "pageview_count": summary.pageview_count,
-        "entry_page": summary.entry_page,
-        "exit_page": summary.exit_page,
-        "referrer": summary.referrer,
-    }
+def summary_body(summary: SessionSummary, identified_user_id: str | None) -> SessionSummaryBody:
+    return SessionSummaryBody(
+        session_id=summary.session_id,
+        ghost_vid=summary.ghost_vid,
+        identified_user_id=identified_user_id,
+        country=summary.country,
+        city=summary.city,
+        device_type=summary.device_type,
+        browser=summary.browser,
+        os=summary.os,
+        started_at=format_timestamp(summary.started_at),
+        ended_at=format_timestamp(summary.ended_at),
+        duration_seconds=(summary.ended_at - summary.started_at) // 1000,
+        event_count=summary.event_count,
+        pageview_count=summary.pageview_count,
+        entry_page=summary.entry_page,
+        exit_page=summary.exit_page,
+        referrer=summary.referrer,
+    )
