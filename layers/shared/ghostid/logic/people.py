@@ -130,20 +130,23 @@ def _all_leads(
 
 
 def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> VisitorResponse:
+    scope = {"ghost_vid": query.ghost_vid}
+    after = cursor.decode("visitor", query.site_id, scope, query.cursor) if query.cursor else None
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     index = visitors_dal.get_index(query.site_id, query.ghost_vid, consistent=False)
-    if not index.sessions:
+    # No session whose first cell can be read (none registered, or the consumer is between registering a
+    # session and writing its cell): nothing to show yet, rather than a crash on an empty profile.
+    found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
+    if not found:
         raise NotFound(
             f"No visitor {query.ghost_vid!r} on site {query.site_id}: check the id and the siteId."
         )
-    found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
     parts = {sid: pair[1] for sid, pair in found.items()}
     current = view(query.ghost_vid, parts, rules)
     summaries = sorted((pair[0] for pair in found.values()), key=lambda s: (-s.started_at, s.session_id))
-    scope = {"ghost_vid": query.ghost_vid}
-    if query.cursor:
-        last_start, last_id = cursor.decode("visitor", query.site_id, scope, query.cursor)
+    if after is not None:
+        last_start, last_id = after
         summaries = [s for s in summaries if (-s.started_at, s.session_id) > (-last_start, last_id)]
     page = summaries[:SESSIONS_PER_PROFILE]
     more = len(summaries) > SESSIONS_PER_PROFILE

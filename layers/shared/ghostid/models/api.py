@@ -75,6 +75,12 @@ class SiteQuery(BaseModel):
     )
 
 
+def check_day_order(first: date | None, last: date | None) -> None:
+    """`from` after `to` is wrong whatever the site: refused with the other parameters, before membership."""
+    if first is not None and last is not None and first > last:
+        raise ValueError("from must be on or before to (both YYYY-MM-DD, in the site's time zone).")
+
+
 class RangeQuery(SiteQuery):
     """A preset (`timeRange`) or local dates (`from` and `to`, with `timeRange` absent or `custom`)."""
 
@@ -93,6 +99,7 @@ class RangeQuery(SiteQuery):
             )
         if self.time_range == "custom" and not dated:
             raise ValueError("timeRange=custom needs from and to (YYYY-MM-DD).")
+        check_day_order(self.from_day, self.to_day)
         return self
 
     @property

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from ghostid.models.api import Count, Cursor, Day, Flag, RangeQuery, SiteQuery, VisitorId
+from ghostid.models.api import Count, Cursor, Day, Flag, RangeQuery, SiteQuery, VisitorId, check_day_order
 
 
 class LeadsQuery(RangeQuery):
@@ -58,6 +58,11 @@ class ExportQuery(SiteQuery):
     cursor: Cursor | None = Field(
         default=None, description="cursor must be the Next-Cursor this route returned."
     )
+
+    @model_validator(mode="after")
+    def _days_in_order(self) -> ExportQuery:
+        check_day_order(self.from_day, self.to_day)
+        return self
 
 
 # --- responses ----------------------------------------------------------------------------------------
