@@ -139,6 +139,8 @@ def call(
     path: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], Any]:
     status, headers, body = call_raw(served, query, cookies, path)
+    if headers.get("Content-Type") != JSON:
+        return status, headers, {"not json": body[:200]}  # an export's NDJSON: only errors are read here
     return status, headers, json.loads(body)
 
 

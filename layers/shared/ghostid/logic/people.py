@@ -58,8 +58,8 @@ def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> Leads
         candidates = _listed(query.site_id, query.status, by_score, period, now_ms)
     page: list[dict[str, Any]] = []
     for key, row in candidates:
-        if after is not None and key >= after:
-            continue  # keys run from the newest (smallest key) on
+        if after is not None and key <= after:
+            continue  # keys run from the newest (smallest key) on: the cursor's and earlier were served
         page.append(row)
         if len(page) > query.limit:
             break
