@@ -11,7 +11,7 @@ from ghostid import timeutil
 from ghostid.models.people import LeadRow, ScoreParts
 
 from tests.support import surface
-from tests.support.scenario import NOW_MS
+from tests.support.scenario import MEMBER, NOW_MS
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/leads")
@@ -36,7 +36,7 @@ def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
     assert (lead["ghost_vid"], lead["hot"], lead["identified_user_id"]) == (
         surface.HOT_VISITOR,
         True,
-        surface.MEMBER,
+        MEMBER,
     )
     assert lead["hot_since"] is not None and lead["last_session_id"] == "gs_123"
 

@@ -3,8 +3,6 @@ and the error matrix of its one parameter (tests/support/surface.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from ghostid import timeutil
 

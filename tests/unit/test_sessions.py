@@ -11,7 +11,7 @@ from ghostid import timeutil
 from ghostid.models.people import SessionSummaryBody
 
 from tests.support import surface
-from tests.support.scenario import NOW_MS
+from tests.support.scenario import MEMBER, NOW_MS
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/sessions")
@@ -34,7 +34,7 @@ def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
     assert all(list(s) == list(SessionSummaryBody.model_fields) for s in body["sessions"])
     # The visitor identified in gs_123: its earlier, anonymous session shows who it was.
     by_id = {s["session_id"]: s for s in body["sessions"]}
-    assert by_id["gs_124"]["identified_user_id"] == surface.MEMBER
+    assert by_id["gs_124"]["identified_user_id"] == MEMBER
     assert by_id["gs_200"]["country"] is None and by_id["gs_200"]["entry_page"] == "/café"
 
 

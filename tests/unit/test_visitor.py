@@ -13,7 +13,7 @@ from ghostid.logic import people
 from ghostid.models.people import LeadRow, SessionSummaryBody, VisitorResponse
 
 from tests.support import surface
-from tests.support.scenario import NOW_MS
+from tests.support.scenario import MEMBER, NOW_MS
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/visitors/{ghost_vid}")
@@ -36,7 +36,7 @@ def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
     assert list(body)[: len(LeadRow.model_fields)] == list(LeadRow.model_fields)
     assert [s["session_id"] for s in body["sessions"]] == ["gs_123", "gs_124"]
     assert all(list(s) == list(SessionSummaryBody.model_fields) for s in body["sessions"])
-    assert (body["session_count"], body["next_cursor"], body["user_ids"]) == (2, None, [surface.MEMBER])
+    assert (body["session_count"], body["next_cursor"], body["user_ids"]) == (2, None, [MEMBER])
     assert body["countries"] == sorted(body["countries"]) and body["devices"] == sorted(body["devices"])
 
 
@@ -44,7 +44,7 @@ def test_a_visitor_not_on_the_site_is_404(site: Any) -> None:
     for visitor in ("gv_nobody", "gv_a1b2c3d4_e5f6g7h9", "gv_with/slash", "gv_%_?#"):
         result = surface.call(ROUTE, {"siteId": "4"}, path={"ghost_vid": visitor})
         surface.expect_error(result, 404, "not_found")
-    sites_dal.add_member(surface.OTHER_SITE, surface.MEMBER)  # its events are on site 4, not 5
+    sites_dal.add_member(surface.OTHER_SITE, MEMBER)  # its events are on site 4, not 5
     message = surface.expect_error(surface.call(ROUTE, {"siteId": "5"}, path=HOT), 404, "not_found")
     assert surface.HOT_VISITOR in message
 
