@@ -70,6 +70,19 @@ def test_parts_join_into_the_whole(site: Any, monkeypatch: pytest.MonkeyPatch) -
     assert len(parts) == 3 and "".join(parts) == whole
 
 
+def test_a_part_looks_at_a_bounded_number_of_hours(site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sparse range is several parts, some of them empty, each with the next one's cursor."""
+    monkeypatch.setattr(export, "MAX_HOURS", 24)
+    three_days = {"siteId": "4", "from": "2026-03-08", "to": "2026-03-10"}
+    parts, cursor = [], None
+    for _ in range(10):
+        lines, cursor, _ = ndjson_part({**three_days, **({"cursor": cursor} if cursor else {})})
+        parts.append([line["event_id"] for line in lines])
+        if cursor is None:
+            break
+    assert parts == [[], ["e5", "e6"], ["e1", "e2", "e3"]]
+
+
 def test_an_empty_range_is_an_empty_part(site: Any) -> None:
     assert ndjson_part({"siteId": "4", "from": "2026-02-01", "to": "2026-02-02"})[:2] == ([], None)
 
