@@ -38,37 +38,34 @@ def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
     assert sum(p["pageviews"] for p in body["points"]) > 0
 
 
-@pytest.mark.parametrize(
-    ("query", "points", "label"),
-    [
-        ({"timeRange": "24h", "interval": "hour"}, 24, "2026-03-09T18:00"),
-        ({"timeRange": "today", "interval": "hour"}, 24, "2026-03-10T00:00"),
-        ({"timeRange": "7d", "interval": "hour"}, 168, "2026-03-04T00:00"),
-        ({"timeRange": "30d", "interval": "week"}, 5, "2026-02-09"),
-        ({"timeRange": "12mo", "interval": "month"}, 12, "2025-04-01"),
-        (
-            {"timeRange": "custom", "from": "2026-03-01", "to": "2026-03-10", "interval": "day"},
-            10,
-            "2026-03-01",
-        ),
-        ({"from": "2026-02-27", "to": "2026-03-02", "interval": "month"}, 2, "2026-02-27"),
-    ],
-)
-def test_every_interval_and_range_kind(site: Any, query: dict[str, str], points: int, label: str) -> None:
-    body = surface.expect_json_answer(surface.call(ROUTE, {"siteId": "4", **query}), ROUTE)
-    assert len(body["points"]) == points and body["points"][0]["label"] == label
-    assert body["time_range"] == query.get("timeRange", "custom")
-    assert body["points"] == sorted(body["points"], key=lambda p: p["start"])
+SERIES = [  # (query, how many points, the first one's label)
+    ({"timeRange": "24h", "interval": "hour"}, 24, "2026-03-09T18:00"),
+    ({"timeRange": "today", "interval": "hour"}, 24, "2026-03-10T00:00"),
+    ({"timeRange": "7d", "interval": "hour"}, 168, "2026-03-04T00:00"),
+    ({"timeRange": "30d", "interval": "week"}, 5, "2026-02-09"),
+    ({"timeRange": "12mo", "interval": "month"}, 12, "2025-04-01"),
+    ({"timeRange": "custom", "from": "2026-03-01", "to": "2026-03-10", "interval": "day"}, 10, "2026-03-01"),
+    ({"from": "2026-02-27", "to": "2026-03-02", "interval": "month"}, 2, "2026-02-27"),
+]
 
 
-@pytest.mark.parametrize("compare", ["previous", "year"])
-def test_comparison_has_as_many_points(site: Any, compare: str) -> None:
-    body = surface.expect_json_answer(
-        surface.call(ROUTE, {"siteId": "4", "timeRange": "month", "compare": compare}), ROUTE
-    )
-    compared = body["comparison"]
-    assert len(compared["points"]) == len(body["points"]) == 10
-    assert compared["period"]["end"] <= body["period"]["start"]
+def test_every_interval_and_range_kind(site: Any) -> None:
+    got = {}
+    for query, _, _ in SERIES:
+        body = surface.expect_json_answer(surface.call(ROUTE, {"siteId": "4", **query}), ROUTE)
+        assert body["time_range"] == query.get("timeRange", "custom")
+        assert body["points"] == sorted(body["points"], key=lambda p: p["start"])
+        got[str(query)] = (len(body["points"]), body["points"][0]["label"])
+    assert got == {str(query): (points, label) for query, points, label in SERIES}
+
+
+def test_comparison_has_as_many_points(site: Any) -> None:
+    for compare in ("previous", "year"):
+        query = {"siteId": "4", "timeRange": "month", "compare": compare}
+        body = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)
+        compared = body["comparison"]
+        assert len(compared["points"]) == len(body["points"]) == 10, compare
+        assert compared["period"]["end"] <= body["period"]["start"], compare
 
 
 def test_hourly_points_only_up_to_7_days(now: None) -> None:
