@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 import yaml
@@ -31,28 +31,37 @@ from ghostid.dal import sites as sites_dal
 from ghostid.logic import auth
 
 from tests.support import figures, traffic
+from tests.support.routes import read_routes
 from tests.support.scenario import NOW, import_traffic
 from tests.support.stack import Stack, local_stack, member_session, put_session
+from tests.support.surface import shipped_query
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
+SPEC: dict[str, Any] = yaml.safe_load((ROOT / "docs/openapi.yaml").read_text())
 OWN, OTHER = 4, 9
 USER, OUTSIDER, REMOVED = "jane@example.com", "other@example.com", "gone@example.com"
 
-# Every authenticated route, as a path for (site, session id). Must cover the spec's cookie routes.
-ROUTES: dict[str, Callable[[int, str], str]] = {
-    "GET /api/stats": lambda site, sid: f"/api/stats?siteId={site}&timeRange=7d",
-    "GET /api/session/{id}": lambda site, sid: f"/api/session/{quote(sid, safe='')}?siteId={site}",
-}
+# Every authenticated route (template.yaml and the handlers); must be the spec's cookie routes.
+ROUTES = read_routes()
+# The routes that name a session or a visitor in their path (404 when it is not the site's).
+NAMED = tuple(sorted(key for key, route in ROUTES.items() if route.path_fields))
+
+
+def route_path(key: str, site: int, named: dict[str, str]) -> str:
+    """The route's request in events/ for `site`, its path naming `named[<template parameter>]`."""
+    route = ROUTES[key]
+    path = route.path.format(**{name: quote(named[name], safe="") for name in route.path_fields})
+    return f"{path}?{urlencode({**shipped_query(route), 'siteId': str(site)})}"
 
 
 @dataclass
 class World:
     stack: Stack
     tokens: dict[str, str]
-    own_session: str
-    other_session: str
+    own: dict[str, str]  # template path parameter -> a session (`id`) or visitor (`ghost_vid`) of OWN
+    other: dict[str, str]  # the same of OTHER
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,8 @@ class Case:
     cookies: Callable[[dict[str, str]], list[str]]  # one entry per Cookie header
     expected: tuple[int, str | None]  # (status, error code or None for success)
     site: int = OWN
-    session: str = "own"  # own | other (exists only under the other site) | missing
-    only: str | None = None  # a route key when the case applies to one route only
+    session: str = "own"  # the path's session or visitor: own | other (only under the other site) | missing
+    only: tuple[str, ...] | None = None  # the routes the case applies to, when not all
     query: str = ""  # extra query text (to put a bad parameter in)
 
 
@@ -106,14 +115,14 @@ CASES = [
         one("session={valid}"),
         (404, "not_found"),
         session="other",
-        only="GET /api/session/{id}",
+        only=NAMED,
     ),
     Case(
         "session id that exists nowhere",
         one("session={valid}"),
         (404, "not_found"),
         session="missing",
-        only="GET /api/session/{id}",
+        only=NAMED,
     ),
     # -- the order of checks
     Case("anonymous with a bad parameter", lambda tokens: [], UNAUTHENTICATED, query="&siteId=x"),
@@ -156,18 +165,19 @@ CASES = [
 
 
 def authenticated_routes() -> set[str]:
-    spec = yaml.safe_load((ROOT / "docs/openapi.yaml").read_text())
     return {
         f"{method.upper()} {path}"
-        for path, item in spec["paths"].items()
+        for path, item in SPEC["paths"].items()
         for method, operation in item.items()
         if isinstance(operation, dict)
-        and operation.get("security", spec.get("security")) == [{"sessionCookie": []}]
+        and operation.get("security", SPEC.get("security")) == [{"sessionCookie": []}]
     }
 
 
 def matrix() -> list[tuple[str, Case]]:
-    return [(route, case) for route in sorted(ROUTES) for case in CASES if case.only in (None, route)]
+    return [
+        (route, case) for route in sorted(ROUTES) for case in CASES if case.only is None or route in case.only
+    ]
 
 
 @pytest.fixture
@@ -176,9 +186,13 @@ def world(
 ) -> Iterator[World]:
     with local_stack(local_aws_env, cfn_template, monkeypatch) as stack:
         own_events = traffic.generate(NOW, seed=51, visitors=2)
-        other_events = [{**e, "session_id": "o" + e["session_id"]} for e in traffic.generate(NOW, 52, 2)]
+        other_events = [
+            {**e, "session_id": "o" + e["session_id"], "ghost_vid": "o" + e["ghost_vid"]}
+            for e in traffic.generate(NOW, 52, 2)
+        ]
         import_traffic(own_events, site=OWN)
         import_traffic(other_events, site=OTHER)
+        stack.poller.drain(timeout=120)  # the visitor route reads the rollups
         tokens = {
             "valid": member_session(OWN, USER),
             "outsider": member_session(OTHER, OUTSIDER),
@@ -191,22 +205,41 @@ def world(
         put_session(tokens["revoked"], USER, expires_in_s=3600, revoked=True)
         sites_dal.remove_member(OWN, REMOVED)
         tokens["valid_hash"] = auth.hash_token(tokens["valid"])
-        own_session, other_session = own_events[0]["session_id"], other_events[0]["session_id"]
-        yield World(stack, tokens, own_session, other_session)
+        own, other = own_events[0], other_events[0]
+        yield World(
+            stack,
+            tokens,
+            {"id": own["session_id"], "ghost_vid": own["ghost_vid"]},
+            {"id": other["session_id"], "ghost_vid": other["ghost_vid"]},
+        )
 
 
 def run(world: World, route: str, case: Case) -> tuple[int, str | None]:
-    session = {"own": world.own_session, "other": world.other_session, "missing": "gs_nowhere"}[case.session]
-    path = ROUTES[route](case.site, session) + case.query
+    named = {
+        "own": world.own,
+        "other": world.other,
+        "missing": {"id": "gs_nowhere", "ghost_vid": "gv_nowhere"},
+    }
+    path = route_path(route, case.site, named[case.session]) + case.query
     headers = [("Cookie", value) for value in case.cookies(world.tokens)]
     reply = world.stack.request("GET", path, headers=headers)
-    assert reply.headers["content-type"] == "application/json", (route, case.name)
+    assert reply.headers["content-type"] == answer_type(route, reply.status), (route, case.name)
     assert reply.headers["cache-control"] == "no-store", (route, case.name)
-    body = reply.body
     if reply.status >= 400:
+        body = reply.body
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, (route, case.name)
         assert body["error"]["message"], (route, case.name)
     return reply.status, reply.code
+
+
+def answer_type(route: str, status: int) -> str:
+    """The content type the spec gives the route's answer with this status (JSON, or the export's NDJSON)."""
+    method, path = route.split(" ", 1)
+    response = SPEC["paths"][path][method.lower()]["responses"][str(status)]
+    while "$ref" in response:
+        response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    (content_type,) = response["content"]
+    return str(content_type)
 
 
 def test_matrix_covers_every_authenticated_route() -> None:
@@ -254,10 +287,10 @@ def test_no_token_or_cookie_value_is_ever_logged(
     try:
         for route, case in matrix():
             run(world, route, case)
-        from ghostid.dal import rollups
+        from ghostid.dal import state
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(rollups, "query_window", _boom)
+            patch.setattr(state, "state_and_answer", _boom)  # what GET /api/stats reads first
             crash = Case("crash", one("session={valid}"), OK)
             assert run(world, "GET /api/stats", crash) == (500, "internal")
     finally:

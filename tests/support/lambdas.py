@@ -7,13 +7,15 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from ghostid_local.lambda_context import LambdaContext, load_handler_from_file
 
+from tests.support.routes import function_folders
+
 ROOT = Path(__file__).resolve().parents[2]
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/EventsTable/stream/2026-01-01T00:00:00.000"
-FUNCTIONS = {"stats": "StatsFunction", "session": "SessionFunction", "rollup": "RollupFunction"}
+FUNCTIONS = function_folders()  # code folder -> the template's logical id, for every function
 
 
 @cache
@@ -32,8 +34,10 @@ def http_event(
     query: dict[str, str] | None = None,
     cookies: list[str] | None = None,
     path_id: str | None = None,
+    path: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An event from `events/<file>` with its query, cookies and path parameter replaced."""
+    """An event from `events/<file>` with its query, cookies and path parameters replaced (`path_id` is
+    the `{id}` of `/api/session/{id}`; `path` fills any route's parameters, percent-encoded in the path)."""
     event = copy.deepcopy(event_file(file))
     if query is not None:
         event["queryStringParameters"] = query or None
@@ -41,14 +45,25 @@ def http_event(
     if cookies is not None:
         event["cookies"] = cookies
     if path_id is not None:
-        event["pathParameters"] = {"id": path_id}
-        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/api/session/{path_id}"
+        path = {"id": path_id}
+    if path is not None:
+        route = str(event["routeKey"]).split(" ", 1)[1]
+        event["pathParameters"] = path
+        raw = route.format(**{name: quote(value, safe="") for name, value in path.items()})
+        event["rawPath"] = event["requestContext"]["http"]["path"] = raw
     return event
 
 
 def call_http(name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+    """Status, headers and the JSON body of the handler's answer."""
+    status, headers, body = call_raw(name, event)
+    return status, headers, json.loads(body)
+
+
+def call_raw(name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    """Status, headers and the text body of the handler's answer (an export's NDJSON, for example)."""
     response = handler(name)(event, LambdaContext(FUNCTIONS[name]))
-    return response["statusCode"], response.get("headers", {}), json.loads(response["body"])
+    return response["statusCode"], response.get("headers", {}), response["body"]
 
 
 def stream_record(item: dict[str, Any], sequence: int, event_name: str = "INSERT") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext
 
 from tests.support import lambdas, traffic
+from tests.support.routes import read_routes
 from tests.support.scenario import NOW, NOW_MS, import_traffic, stored_items
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -44,7 +46,8 @@ TRANSACT_ACTIONS = {
     "Get": "GetItem",
 }
 
-Grants = set[tuple[str, str]]  # (table logical id, "dynamodb:Action")
+Grants = set[tuple[str, str]]  # (table logical id, with INDEXES for its indexes; "dynamodb:Action")
+INDEXES = "/index"
 
 
 def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -56,6 +59,8 @@ def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, s
     elif operation in ("BatchGetItem", "BatchWriteItem"):
         for table in params["RequestItems"]:
             yield table, f"dynamodb:{operation}"
+    elif "IndexName" in params:  # IAM checks the index's ARN (`<table>/index/<name>`), not the table's
+        yield f"{params['TableName']}{INDEXES}", f"dynamodb:{operation}"
     else:
         yield params["TableName"], f"dynamodb:{operation}"
 
@@ -90,11 +95,20 @@ def granted(function: str) -> Grants:
                 statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             )
             for target in targets:
-                table = target["Fn::GetAtt"][0]
+                table, suffix = _table_of(target)
                 if resources[table]["Type"] != "AWS::DynamoDB::Table":
                     continue
-                grants |= {(table, action) for action in actions if action.startswith("dynamodb:")}
+                grants |= {(table + suffix, action) for action in actions if action.startswith("dynamodb:")}
     return grants
+
+
+def _table_of(target: dict[str, Any]) -> tuple[str, str]:
+    """The logical id a resource names, and `/index` for `!Sub "${Table.Arn}/index/*"` (its indexes)."""
+    if "Fn::Sub" in target:
+        found = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", target["Fn::Sub"])
+        assert found, target
+        return found.group(1), INDEXES
+    return target["Fn::GetAtt"][0], ""
 
 
 def http_functions() -> dict[str, str]:
@@ -117,7 +131,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
 
 
 def run_rollup(recorder: Recorder) -> None:
-    """Fresh sessions, the same again (no-ops), new events in known sessions, removals and a poison."""
+    """Fresh sessions, the same again (no-ops), new events in known sessions, an event earlier than its
+    session's start (the session's first cell moves), removals and a poison."""
     events = traffic.generate(NOW, seed=11, visitors=25)
     import_traffic(events[: len(events) // 2])
     first = stored_items()
@@ -128,6 +143,11 @@ def run_rollup(recorder: Recorder) -> None:
     later = stored_items()
     records = [lambdas.stream_record(item, 10_000 + n) for n, item in enumerate(later, 1)]
     recorder.invoke("RollupFunction", "rollup", {"Records": records})
+    start = min(events, key=lambda e: timeutil.parse_timestamp(e["timestamp"]))
+    earlier = timeutil.format_timestamp(timeutil.parse_timestamp(start["timestamp"]) - 3_600_000)
+    import_traffic([{**start, "event_id": "earlier", "timestamp": earlier}])
+    moved = [item for item in stored_items() if item["event_id"]["S"] == "earlier"]
+    recorder.invoke("RollupFunction", "rollup", {"Records": [lambdas.stream_record(moved[0], 15_000)]})
     removals = [lambdas.stream_record(item, 20_000 + n, "REMOVE") for n, item in enumerate(later[:5])]
     poison = lambdas.stream_record({"pk": {"S": "4#x"}, "sk": {"S": "x"}}, 30_000)
     recorder.invoke("RollupFunction", "rollup", {"Records": [*removals, poison]})
@@ -166,7 +186,44 @@ def run_track(recorder: Recorder) -> None:
     assert recorder.invoke("TrackFunction", "track", preflight)["statusCode"] < 500
 
 
-SCENARIOS = {"RollupFunction": run_rollup, "StatsFunction": run_reads, "SessionFunction": run_reads}
+# Requests beyond each file in events/ that reach the rest of a read function's calls.
+MORE_READS: dict[str, list[dict[str, str]]] = {
+    "leads": [{"status": "all"}, {"status": "identified", "sort": "score"}, {"timeRange": "yesterday"}],
+    "sessions": [{"hot": "true", "country": "Canada"}],
+    "timeseries": [{"timeRange": "30d", "compare": "year"}, {"timeRange": "24h", "interval": "hour"}],
+    "breakdown": [{"dimension": "country", "limit": "1"}],
+    "export": [{"from": "2026-03-09", "to": "2026-03-10"}],
+}
+
+
+def run_new_reads(recorder: Recorder) -> None:
+    """Each read route other than stats and session: its file in events/, the requests above, a visitor
+    that is not there, an unknown cookie and a site that is not the member's."""
+    stored = stored_items()[0]
+    known = {"ghost_vid": stored["ghost_vid"]["S"], "id": stored["session_id"]["S"]}
+    for key, route in read_routes().items():
+        if route.folder in ("stats", "session"):
+            continue
+        file = f"{route.folder}_get.json"
+        query = lambdas.event_file(file)["queryStringParameters"]
+        path = {name: known[name] for name in route.path_fields} or None
+        for extra in [{}, *MORE_READS.get(route.folder, [])]:
+            event = lambdas.http_event(file, query={**query, **extra}, path=path)
+            assert recorder.invoke(route.function, route.folder, event)["statusCode"] == 200, (key, extra)
+        if route.path_fields:
+            missing = lambdas.http_event(file, path=dict.fromkeys(route.path_fields, "gv_missing"))
+            assert recorder.invoke(route.function, route.folder, missing)["statusCode"] == 404
+        for cookies, site in ((["session=unknown-token-but-well-formed-123"], "4"), (None, "5")):
+            event = lambdas.http_event(file, query={**query, "siteId": site}, cookies=cookies)
+            assert recorder.invoke(route.function, route.folder, event)["statusCode"] in (401, 403)
+
+
+SCENARIOS = {
+    "RollupFunction": run_rollup,
+    "StatsFunction": run_reads,
+    "SessionFunction": run_reads,
+    **{route.function: run_new_reads for route in read_routes().values()},
+}
 
 
 def test_every_function_is_exercised_here() -> None:
@@ -185,6 +242,7 @@ def test_policies_grant_exactly_what_the_code_calls(recorder: Recorder) -> None:
     )
     run_rollup(recorder)
     run_reads(recorder)
+    run_new_reads(recorder)
     if "TrackFunction" in http_functions():
         run_track(recorder)
     report = {}

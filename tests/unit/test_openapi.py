@@ -1,37 +1,45 @@
 """docs/openapi.yaml stays in step with the code: routes, parameters, response bodies, error codes.
 
 A route added to template.yaml, a field added to a response model, a parameter whose constraints
-change or a new error code all fail here until the spec says the same.
+change or a new error code all fail here until the spec says the same. Which model a route validates its
+parameters with and what it answers are read from the handlers (`tests/support/routes.py`), not listed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import pytest
 import yaml
 from ghostid import errors
 from ghostid.logic import auth, collector
-from ghostid.models import api, track
-from ghostid.models.events import MAX_PROPS
-from ghostid_local.cfn_yaml import load_template
+from ghostid.models import api, people, track
+from ghostid.models.dimensions import DIMENSIONS
+from ghostid.models.events import MAX_PROPS, Event
 from ghostid_local.gateway import http_routes
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+
+from tests.support.routes import read_routes, template
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "docs/openapi.yaml").read_text())
-TEMPLATE = load_template(ROOT / "template.yaml")
+TEMPLATE = template()
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+NDJSON = "application/x-ndjson"
 
-# What each read route's handler validates its parameters with and answers on success.
-ROUTE_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
-    "GET /api/stats": (api.StatsQuery, api.StatsResponse),
-    "GET /api/session/{id}": (api.SessionQuery, api.SessionResponse),
+# Every read route (its handler calls authorize_read), with its query model, path parameters and answer.
+READ_ROUTES = read_routes()
+AUTHENTICATED = set(READ_ROUTES)
+JSON_ROUTES = {
+    key
+    for key, route in READ_ROUTES.items()
+    if isinstance(route.answer, type) and issubclass(route.answer, BaseModel)
 }
-PATH_PARAMETER_FIELDS = {"id": "session_id"}  # the template's `{id}` is the handler's `session_id`
-AUTHENTICATED = set(ROUTE_MODELS)
+# A model documented as one of several shapes: its concrete answers are these (generated) subclasses.
+UNIONS: dict[type[BaseModel], tuple[type[BaseModel], ...]] = {api.BreakdownResponse: api.breakdown_variants()}
 
 
 def _error_classes() -> list[type[errors.GhostIdError]]:
@@ -41,22 +49,35 @@ def _error_classes() -> list[type[errors.GhostIdError]]:
     return found
 
 
+def _generated_models() -> list[type[BaseModel]]:
+    """The breakdown answers per set of row metrics, and their rows (built from DIMENSIONS)."""
+    found: list[type[BaseModel]] = []
+    for variant in api.breakdown_variants():
+        found += [variant, variant.model_fields["rows"].annotation.__args__[0]]  # type: ignore[union-attr]
+    return found
+
+
 def _component_models() -> dict[type[BaseModel], str]:
     """Every pydantic model at the API's edge, with the JSON-schema mode it is compared in: the read
-    API's response bodies (its `...Query` parameter models are compared with the parameters) and the
-    collector's request body (validation) and response (serialization)."""
+    API's response bodies (its `...Query` parameter models are compared with the parameters), the
+    generated breakdown shapes, and the collector's request body (validation) and response
+    (serialization). Private models and the bases of generated ones (a row's `value`) are left out."""
     found: dict[type[BaseModel], str] = {}
-    for module in (api, track):
+    generated = _generated_models()
+    bases = {base for model in generated for base in model.__mro__[1:]} - set(UNIONS)
+    for module in (api, people, track):
         for name, value in vars(module).items():
             if (
                 not (isinstance(value, type) and issubclass(value, BaseModel))
                 or value.__module__ != module.__name__
             ):
                 continue
-            if name.endswith("Query"):
+            if name.endswith("Query") or name.startswith("_") or value in bases:
                 continue
-            found[value] = "serialization" if module is api or name.endswith("Response") else "validation"
-    return found
+            found[value] = (
+                "validation" if module is track and not name.endswith("Response") else "serialization"
+            )
+    return found | dict.fromkeys(generated, "serialization")
 
 
 def _operations() -> dict[str, dict[str, Any]]:
@@ -111,7 +132,12 @@ def normal_form(schema: dict[str, Any], resolve: Any) -> Any:
 
 
 def _pydantic_form(model: type[BaseModel], mode: str = "serialization") -> Any:
-    generated = model.model_json_schema(mode="serialization" if mode == "serialization" else "validation")
+    if model in UNIONS:  # documented as oneOf its shapes
+        shapes: Any = Union[UNIONS[model]]  # noqa: UP007
+        adapter: TypeAdapter[Any] = TypeAdapter(shapes)
+        generated = adapter.json_schema(mode="serialization")
+    else:
+        generated = model.model_json_schema(mode="serialization" if mode == "serialization" else "validation")
     defs = generated.get("$defs", {})
 
     def resolve(node: Any) -> Any:
@@ -158,8 +184,19 @@ def test_cookie_security_scheme_is_the_session_cookie() -> None:
 
 
 def _parameter_constraints(schema: dict[str, Any]) -> dict[str, Any]:
-    keys = ("type", "enum", "default", "minimum", "maximum", "minLength", "maxLength")
+    keys = ("type", "enum", "default", "minimum", "maximum", "minLength", "maxLength", "format")
     return {key: schema[key] for key in keys if key in schema}
+
+
+def _as_query_parameter(field: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema as a query parameter: absent rather than null (`X | None = None` is
+    `anyOf: [X, null]` with `default: null` in the model, plain `X` with no default in the spec)."""
+    branches = [b for b in field.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        field = {**{k: v for k, v in field.items() if k != "anyOf"}, **branches[0]}
+    if field.get("default", "") is None:
+        field = {k: v for k, v in field.items() if k != "default"}
+    return field
 
 
 def _same_pattern(left: str, right: str) -> bool:
@@ -170,20 +207,23 @@ def _same_pattern(left: str, right: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("route", sorted(ROUTE_MODELS))
+@pytest.mark.parametrize("route", sorted(READ_ROUTES))
 def test_parameters_match_the_query_model(route: str) -> None:
-    query_model = ROUTE_MODELS[route][0]
+    query_model, path_fields = READ_ROUTES[route].query_model, READ_ROUTES[route].path_fields
+    assert query_model is not None
     generated = query_model.model_json_schema(by_alias=True)
-    fields = generated["properties"]
+    fields = {name: _as_query_parameter(field) for name, field in generated["properties"].items()}
     documented = {}
     for parameter in _operations()[route].get("parameters", []):
         parameter = _resolve(parameter)
-        name = PATH_PARAMETER_FIELDS.get(parameter["name"], parameter["name"])
-        expected_in = "path" if parameter["name"] in PATH_PARAMETER_FIELDS else "query"
+        name = path_fields.get(parameter["name"], parameter["name"])
+        expected_in = "path" if parameter["name"] in path_fields else "query"
         assert parameter["in"] == expected_in, parameter
+        assert name not in documented, f"{route}: {name} documented twice"
         documented[name] = parameter
     assert set(documented) == set(fields), route
-    assert {n for n, p in documented.items() if p.get("required")} == set(generated.get("required", []))
+    required = {n for n, p in documented.items() if p.get("required")}
+    assert required == set(generated.get("required", [])), route
     for name, parameter in documented.items():
         spec_schema, model_schema = parameter["schema"], fields[name]
         assert _parameter_constraints(spec_schema) == _parameter_constraints(model_schema), (route, name)
@@ -198,9 +238,27 @@ def test_parameters_match_the_query_model(route: str) -> None:
 def test_every_edge_model_is_a_component_schema() -> None:
     components = SPEC["components"]["schemas"]
     models = [model.__name__ for model in _component_models()]
-    assert set(models) >= {"StatsResponse", "SessionResponse", "TimelineItem", "TrackEvent", "TrackResponse"}
+    answers = {route.answer.__name__ for key, route in READ_ROUTES.items() if key in JSON_ROUTES}
+    assert set(models) >= {"SessionResponse", "TimelineItem", "TrackEvent", "TrackResponse", *answers}
     missing = [name for name in models if name not in components]
     assert missing == [], "pydantic models missing from components.schemas"
+
+
+def test_breakdown_shapes_cover_every_dimension_with_its_metrics() -> None:
+    """Each dimension's answer (spec: the discriminator's mapping) has rows of exactly its metrics."""
+    breakdown = SPEC["components"]["schemas"]["BreakdownResponse"]
+    mapping = breakdown["discriminator"]["mapping"]
+    assert set(mapping) == {d.name for d in DIMENSIONS}
+    for dimension in DIMENSIONS:
+        variant = _resolve({"$ref": mapping[dimension.name]})
+        assert dimension.name in variant["properties"]["dimension"]["enum"]
+        row = _resolve(variant["properties"]["rows"]["items"])
+        assert list(row["properties"]) == ["value", *dimension.metrics], dimension.name
+        assert sorted(row["required"]) == sorted(["value", *dimension.metrics])
+        assert row["additionalProperties"] is False
+    assert [ref["$ref"] for ref in breakdown["oneOf"]] == sorted(
+        set(mapping.values()), key=list(mapping.values()).index
+    )
 
 
 @pytest.mark.parametrize("model", list(_component_models()), ids=lambda m: m.__name__)
@@ -209,12 +267,46 @@ def test_component_schema_equals_the_pydantic_model(model: type[BaseModel]) -> N
     assert spec_form == _pydantic_form(model, _component_models()[model])
 
 
-@pytest.mark.parametrize("route", sorted(ROUTE_MODELS))
+@pytest.mark.parametrize("route", sorted(JSON_ROUTES))
 def test_success_response_is_the_model_the_handler_returns(route: str) -> None:
     response = _resolve(_operations()[route]["responses"]["200"])
+    assert set(response["content"]) == {"application/json"}
     schema = response["content"]["application/json"]["schema"]
-    assert schema == {"$ref": f"#/components/schemas/{ROUTE_MODELS[route][1].__name__}"}
+    assert schema == {"$ref": f"#/components/schemas/{READ_ROUTES[route].answer.__name__}"}
     assert _resolve(response["headers"]["Cache-Control"])["schema"]["const"] == "no-store"
+
+
+def test_export_answers_ndjson_with_the_next_cursor_header() -> None:
+    """The one read route whose logic returns text, not a model: NDJSON, `Next-Cursor` for the next part."""
+    (route,) = set(READ_ROUTES) - JSON_ROUTES
+    assert route == "GET /api/export"
+    response = _resolve(_operations()[route]["responses"]["200"])
+    assert set(response["content"]) == {NDJSON}
+    assert response["content"][NDJSON]["schema"]["type"] == "string"
+    assert _resolve(response["headers"]["Cache-Control"])["schema"]["const"] == "no-store"
+    assert response["headers"]["Next-Cursor"]["schema"]["type"] == "string"
+    source = (ROOT / "functions" / READ_ROUTES[route].folder / "app.py").read_text()
+    assert f'NDJSON = "{NDJSON}"' in source and '"Next-Cursor"' in source
+
+
+def test_exported_event_is_the_import_format() -> None:
+    """An export line's schema has the import format's fields (PRODUCT §7), with `event_id` required."""
+    exported = SPEC["components"]["schemas"]["ExportedEvent"]
+    assert set(exported["properties"]) == set(Event.model_fields)
+    import_required = {n for n, f in Event.model_fields.items() if f.is_required()}
+    assert set(exported["required"]) == import_required | {"event_id"}
+    assert exported["additionalProperties"] is False
+
+
+def test_people_shapes_derive_from_the_session_and_the_lead_row() -> None:
+    """PRODUCT §12: a session summary is the §6 session without `pages` and `timeline`; a profile is the
+    lead row's fields (with `sessions` the summaries) plus its own."""
+    session = list(api.SessionResponse.model_fields)
+    assert list(people.SessionSummaryBody.model_fields) == [
+        f for f in session if f not in ("pages", "timeline")
+    ]
+    lead = list(people.LeadRow.model_fields)
+    assert list(people.VisitorResponse.model_fields)[: len(lead)] == lead
 
 
 def test_collector_request_and_response_are_its_models() -> None:
@@ -271,21 +363,121 @@ def test_spec_schemas_accept_what_the_models_produce() -> None:
             pages=["/"],
             timeline=[timeline],
         ),
-        "StatsResponse": api.StatsResponse(
-            overview=api.Overview(
-                unique_visitors=1, sessions=1, pageviews=1, total_events=1, identified_visitors=0, hot_leads=0
-            ),
-            top_pages=[api.TopPage(page="/", views=1)],
-            countries=[api.CountryVisitors(country="Unknown", visitors=1)],
-            time_range="24h",
-            period=api.PeriodBody(start="2026-01-01T00:00:00Z", end="2026-01-02T00:00:00Z", timezone="UTC"),
-        ),
+        **_range_bodies(timeline.timestamp),
+        **_people_bodies(timeline.timestamp),
     }
     for name, body in bodies.items():
-        schema = {**SPEC, "$ref": f"#/components/schemas/{name}"}
+        schema = {**SPEC, "$ref": f"#/components/schemas/{name.split(':')[0]}"}
         validator = jsonschema_rs.validator_for(schema)
-        assert validator.is_valid(body.model_dump(mode="json")), name
-        assert not validator.is_valid({**body.model_dump(mode="json"), "leaked": "x"}), name
+        dumped = json.loads(body.model_dump_json())
+        assert validator.is_valid(dumped), (name, list(validator.iter_errors(dumped))[:1])
+        assert not validator.is_valid({**dumped, "leaked": "x"}), name
+
+
+def _range_bodies(ts: str) -> dict[str, BaseModel]:
+    overview = api.Overview(
+        unique_visitors=1, sessions=1, pageviews=1, total_events=1, identified_visitors=0, hot_leads=0
+    )
+    period = api.PeriodBody(start=ts, end=ts, timezone="Asia/Kathmandu")
+    change = api.Change(
+        unique_visitors=0.0,
+        sessions=-50.0,
+        pageviews=None,
+        total_events=12.5,
+        identified_visitors=None,
+        hot_leads=None,
+    )
+    stats = api.StatsResponse(
+        overview=overview,
+        top_pages=[api.TopPage(page="/", views=1)],
+        countries=[api.CountryVisitors(country="Unknown", visitors=1)],
+        time_range="24h",
+        period=period,
+    )
+    point = api.Point(start=ts, label="2026-03-10T17:00", **overview.model_dump())
+    series = api.TimeseriesResponse(interval="hour", time_range="custom", period=period, points=[point])
+    comparison = api.Comparison(period=period, overview=overview, change=change)
+    bodies: dict[str, BaseModel] = {
+        "StatsResponse": stats,
+        "StatsResponse:compared": stats.model_copy(update={"comparison": comparison}),
+        "TimeseriesResponse": series,
+        "TimeseriesResponse:compared": series.model_copy(
+            update={"comparison": api.SeriesComparison(period=period, points=[point])}
+        ),
+        "RealtimeResponse": api.RealtimeResponse(
+            visitors_now=1,
+            pageviews_last_30m=2,
+            minutes=[api.MinuteBody(start=ts, pageviews=0, visitors=0)] * 30,
+            top_pages=[api.PageVisitors(page="/", visitors=1)],
+        ),
+    }
+    for dimension in DIMENSIONS:
+        row: dict[str, Any] = {"value": "(none)", **dict.fromkeys(dimension.metrics, 1)}
+        bodies[f"BreakdownResponse:{dimension.name}"] = api.BREAKDOWN_RESPONSES[
+            dimension.name
+        ].model_validate(
+            {
+                "dimension": dimension.name,
+                "time_range": "7d",
+                "period": period,
+                "rows": [row],
+                "next_cursor": "c",
+            }
+        )
+    return bodies
+
+
+def _people_bodies(ts: str) -> dict[str, BaseModel]:
+    lead = people.LeadRow(
+        ghost_vid="gv_1",
+        identified_user_id=None,
+        score=35,
+        score_parts=people.ScoreParts(high_intent_pageviews=2, custom_events=3, identified=False),
+        hot=True,
+        hot_since=ts,
+        first_seen=ts,
+        last_seen=ts,
+        sessions=2,
+        country=None,
+        last_session_id="gs_1",
+        last_pages=["/pricing", "/"],
+    )
+    summary = people.SessionSummaryBody(
+        session_id="gs_1",
+        ghost_vid="gv_1",
+        identified_user_id="jane@example.com",
+        country="Nepal",
+        city=None,
+        device_type="mobile",
+        browser=None,
+        os=None,
+        started_at=ts,
+        ended_at=ts,
+        duration_seconds=0,
+        event_count=1,
+        pageview_count=0,
+        entry_page=None,
+        exit_page=None,
+        referrer=None,
+    )
+    visitor = people.VisitorResponse.model_validate(
+        {
+            **lead.model_dump(),
+            "sessions": [summary],
+            "user_ids": ["jane@example.com"],
+            "pageviews": 2,
+            "events": 5,
+            "countries": ["Nepal"],
+            "devices": ["mobile"],
+            "session_count": 2,
+            "next_cursor": None,
+        }
+    )
+    return {
+        "LeadsResponse": people.LeadsResponse(leads=[lead], next_cursor="c"),
+        "SessionsResponse": people.SessionsResponse(sessions=[summary], next_cursor=None),
+        "VisitorResponse": visitor,
+    }
 
 
 # ------------------------------------------------------------------ errors
@@ -322,7 +514,8 @@ def test_every_documented_error_status_has_its_code() -> None:
 
 @pytest.mark.parametrize("route", sorted(AUTHENTICATED))
 def test_authenticated_read_routes_document_the_product_statuses(route: str) -> None:
+    """Every read route can answer 200, 400 (parameters), 401, 403 and 500; those that name a thing in
+    their path (a session, a visitor) also 404, and only those (a list is never a 404)."""
     statuses = set(_operations()[route]["responses"])
     assert statuses >= {"200", "400", "401", "403", "500"}, route
-    if "{" in route:
-        assert "404" in statuses
+    assert ("404" in statuses) == bool(READ_ROUTES[route].path_fields), route

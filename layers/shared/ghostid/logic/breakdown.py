@@ -12,7 +12,7 @@ from ghostid.dal import state as state_dal
 from ghostid.logic import cursor
 from ghostid.logic import tree as tree_logic
 from ghostid.logic.stats import period_of, site_tree
-from ghostid.models.api import BreakdownQuery, BreakdownResponse, PeriodBody
+from ghostid.models.api import BREAKDOWN_RESPONSES, BreakdownQuery, BreakdownResponse
 from ghostid.models.dimensions import BY_NAME, Dimension
 from ghostid.models.rollups import Aggregate
 
@@ -35,12 +35,14 @@ def site_breakdown(query: BreakdownQuery, now_ms: int) -> BreakdownResponse:
     next_cursor = (
         cursor.encode(ROUTE, query.site_id, scope, list(_rank(page[-1], dimension))) if more else None
     )
-    return BreakdownResponse(
-        dimension=dimension.name,
-        time_range=period.name,
-        period=PeriodBody(**period.as_json()),
-        rows=page,
-        next_cursor=next_cursor,
+    return BREAKDOWN_RESPONSES[dimension.name].model_validate(
+        {
+            "dimension": dimension.name,
+            "time_range": period.name,
+            "period": period.as_json(),
+            "rows": page,
+            "next_cursor": next_cursor,
+        }
     )
 
 

@@ -25,7 +25,16 @@ from ghostid.logic import tree as tree_logic
 from ghostid.logic.periods import Period
 from ghostid.logic.stats import period_of, site_tree
 from ghostid.logic.visitors import latest_first, lead_row, view
-from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
+from ghostid.models.people import (
+    LeadRow,
+    LeadsQuery,
+    LeadsResponse,
+    SessionsQuery,
+    SessionsResponse,
+    SessionSummaryBody,
+    VisitorQuery,
+    VisitorResponse,
+)
 from ghostid.models.rollups import SessionSummary
 from ghostid.models.sites import LeadRules
 from ghostid.timeutil import format_timestamp, parse_timestamp
@@ -36,7 +45,7 @@ SESSIONS_PER_PROFILE = 50
 # --- leads ------------------------------------------------------------------------------------------------
 
 
-def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> dict[str, Any]:
+def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> LeadsResponse:
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     period = period_of(query, tree)
@@ -49,18 +58,18 @@ def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> dict[
         candidates = _listed(query.site_id, query.status, by_score, period, now_ms)
     page: list[dict[str, Any]] = []
     for key, row in candidates:
-        if after is not None and key >= after:
-            continue  # keys run from the newest (smallest key) on
+        if after is not None and key <= after:
+            continue  # keys run from the newest (smallest key) on: the cursor's and earlier were served
         page.append(row)
         if len(page) > query.limit:
             break
     more = len(page) > query.limit
     page = page[: query.limit]
     last = _lead_key(page[-1], by_score) if more else None
-    return {
-        "leads": page,
-        "next_cursor": cursor.encode("leads", query.site_id, scope, last) if last is not None else None,
-    }
+    return LeadsResponse(
+        leads=[LeadRow.model_validate(row) for row in page],
+        next_cursor=cursor.encode("leads", query.site_id, scope, last) if last is not None else None,
+    )
 
 
 def _lead_key(row: dict[str, Any], by_score: bool) -> list[Any]:
@@ -120,21 +129,24 @@ def _all_leads(
 # --- a visitor ----------------------------------------------------------------------------------------
 
 
-def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[str, Any]:
+def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> VisitorResponse:
+    scope = {"ghost_vid": query.ghost_vid}
+    after = cursor.decode("visitor", query.site_id, scope, query.cursor) if query.cursor else None
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     index = visitors_dal.get_index(query.site_id, query.ghost_vid, consistent=False)
-    if not index.sessions:
+    # No session whose first cell can be read (none registered, or the consumer is between registering a
+    # session and writing its cell): nothing to show yet, rather than a crash on an empty profile.
+    found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
+    if not found:
         raise NotFound(
             f"No visitor {query.ghost_vid!r} on site {query.site_id}: check the id and the siteId."
         )
-    found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
     parts = {sid: pair[1] for sid, pair in found.items()}
     current = view(query.ghost_vid, parts, rules)
     summaries = sorted((pair[0] for pair in found.values()), key=lambda s: (-s.started_at, s.session_id))
-    scope = {"ghost_vid": query.ghost_vid}
-    if query.cursor:
-        last_start, last_id = cursor.decode("visitor", query.site_id, scope, query.cursor)
+    if after is not None:
+        last_start, last_id = after
         summaries = [s for s in summaries if (-s.started_at, s.session_id) > (-last_start, last_id)]
     page = summaries[:SESSIONS_PER_PROFILE]
     more = len(summaries) > SESSIONS_PER_PROFILE
@@ -143,23 +155,25 @@ def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[
         if more
         else None
     )
-    return {
-        **lead_row(current),
-        "user_ids": current.user_ids,
-        "pageviews": sum(p.pageviews for p in parts.values()),
-        "events": sum(p.events for p in parts.values()),
-        "countries": latest_first(p.countries for p in parts.values()),
-        "devices": latest_first(p.devices for p in parts.values()),
-        "sessions": [summary_body(s, current.identified_user_id) for s in page],
-        "session_count": len(parts),
-        "next_cursor": next_cursor,
-    }
+    return VisitorResponse.model_validate(
+        {
+            **lead_row(current),
+            "user_ids": current.user_ids,
+            "pageviews": sum(p.pageviews for p in parts.values()),
+            "events": sum(p.events for p in parts.values()),
+            "countries": latest_first(p.countries for p in parts.values()),
+            "devices": latest_first(p.devices for p in parts.values()),
+            "sessions": [summary_body(s, current.identified_user_id) for s in page],
+            "session_count": len(parts),
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 # --- sessions -----------------------------------------------------------------------------------------
 
 
-def site_sessions(query: SessionsQuery, now_ms: int) -> dict[str, Any]:
+def site_sessions(query: SessionsQuery, now_ms: int) -> SessionsResponse:
     state = state_dal.get_state(query.site_id, consistent=False)
     tree = site_tree(query.site_id, state, now_ms)
     period = period_of(query, tree)
@@ -173,10 +187,10 @@ def site_sessions(query: SessionsQuery, now_ms: int) -> dict[str, Any]:
     more = len(page) > query.limit
     page = page[: query.limit]
     last = [page[-1].started_at, page[-1].session_id] if more else None
-    return {
-        "sessions": [summary_body(s, s.identified_user_id) for s in page],
-        "next_cursor": cursor.encode("sessions", query.site_id, scope, last) if last else None,
-    }
+    return SessionsResponse(
+        sessions=[summary_body(s, s.identified_user_id) for s in page],
+        next_cursor=cursor.encode("sessions", query.site_id, scope, last) if last else None,
+    )
 
 
 def _sessions_in(
@@ -204,22 +218,22 @@ def _sessions_in(
         day = date.fromordinal(day.toordinal() - 1)
 
 
-def summary_body(summary: SessionSummary, identified_user_id: str | None) -> dict[str, Any]:
-    return {
-        "session_id": summary.session_id,
-        "ghost_vid": summary.ghost_vid,
-        "identified_user_id": identified_user_id,
-        "country": summary.country,
-        "city": summary.city,
-        "device_type": summary.device_type,
-        "browser": summary.browser,
-        "os": summary.os,
-        "started_at": format_timestamp(summary.started_at),
-        "ended_at": format_timestamp(summary.ended_at),
-        "duration_seconds": (summary.ended_at - summary.started_at) // 1000,
-        "event_count": summary.event_count,
-        "pageview_count": summary.pageview_count,
-        "entry_page": summary.entry_page,
-        "exit_page": summary.exit_page,
-        "referrer": summary.referrer,
-    }
+def summary_body(summary: SessionSummary, identified_user_id: str | None) -> SessionSummaryBody:
+    return SessionSummaryBody(
+        session_id=summary.session_id,
+        ghost_vid=summary.ghost_vid,
+        identified_user_id=identified_user_id,
+        country=summary.country,
+        city=summary.city,
+        device_type=summary.device_type,
+        browser=summary.browser,
+        os=summary.os,
+        started_at=format_timestamp(summary.started_at),
+        ended_at=format_timestamp(summary.ended_at),
+        duration_seconds=(summary.ended_at - summary.started_at) // 1000,
+        event_count=summary.event_count,
+        pageview_count=summary.pageview_count,
+        entry_page=summary.entry_page,
+        exit_page=summary.exit_page,
+        referrer=summary.referrer,
+    )

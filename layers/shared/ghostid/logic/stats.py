@@ -16,6 +16,7 @@ from ghostid.logic import periods as periods_logic
 from ghostid.logic import tree as tree_logic
 from ghostid.logic.periods import Period
 from ghostid.models.api import (
+    Change,
     Comparison,
     CountryVisitors,
     Overview,
@@ -83,10 +84,12 @@ def compute(tree: tree_logic.Tree, period: Period, compare: periods_logic.Compar
         comparison = Comparison(
             period=PeriodBody(**periods[1].as_json()),
             overview=previous,
-            change={
-                name: periods_logic.change(getattr(current, name), getattr(previous, name))
-                for name in Overview.model_fields
-            },
+            change=Change(
+                **{
+                    name: periods_logic.change(getattr(current, name), getattr(previous, name))
+                    for name in Overview.model_fields
+                }
+            ),
         )
     rows = loaded[0].aggregate.rows.get("page", {})
     countries = loaded[0].aggregate.row_visitors.get("country", {})

@@ -10,18 +10,20 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StringConstraints,
-    model_serializer,
+    WithJsonSchema,
+    create_model,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
-from ghostid.logic.periods import Compare, Preset
-from ghostid.models.dimensions import DimensionName
+from ghostid.logic.periods import PRESETS, Compare, Preset
+from ghostid.models.dimensions import DIMENSIONS, DimensionName, Metric
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -55,9 +57,11 @@ Flag = Annotated[bool, BeforeValidator(_boolean)]
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 VisitorId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+RangeName = Literal[Preset, "custom"]
+RANGE_NAMES: tuple[str, ...] = (*PRESETS, "custom")
 RANGE_HELP = (
-    "timeRange must be one of 24h, today, yesterday, 7d, 30d, month, last_month, 12mo (default 7d), "
-    "or custom with from and to (YYYY-MM-DD, both included, in the site's time zone)."
+    "timeRange must be one of 24h, today, yesterday, 7d, 30d, month, last_month, 12mo (default 7d), or "
+    "custom with from and to (YYYY-MM-DD, both included, in the site's time zone)."
 )
 
 
@@ -71,12 +75,16 @@ class SiteQuery(BaseModel):
     )
 
 
+def check_day_order(first: date | None, last: date | None) -> None:
+    """`from` after `to` is wrong whatever the site: refused with the other parameters, before membership."""
+    if first is not None and last is not None and first > last:
+        raise ValueError("from must be on or before to (both YYYY-MM-DD, in the site's time zone).")
+
+
 class RangeQuery(SiteQuery):
     """A preset (`timeRange`) or local dates (`from` and `to`, with `timeRange` absent or `custom`)."""
 
-    time_range: Preset | Literal["custom"] | None = Field(
-        default=None, alias="timeRange", description=RANGE_HELP
-    )
+    time_range: RangeName | None = Field(default=None, alias="timeRange", description=RANGE_HELP)
     from_day: Day | None = Field(default=None, alias="from", description="from must be a date YYYY-MM-DD.")
     to_day: Day | None = Field(default=None, alias="to", description="to must be a date YYYY-MM-DD.")
 
@@ -91,6 +99,7 @@ class RangeQuery(SiteQuery):
             )
         if self.time_range == "custom" and not dated:
             raise ValueError("timeRange=custom needs from and to (YYYY-MM-DD).")
+        check_day_order(self.from_day, self.to_day)
         return self
 
     @property
@@ -117,12 +126,11 @@ class TimeseriesQuery(RangeQuery):
     compare: Compare | None = Field(default=None, description="compare must be previous or year.")
 
 
+_DIMENSION_LIST = f"{', '.join(d.name for d in DIMENSIONS[:-1])} or {DIMENSIONS[-1].name}"
+
+
 class BreakdownQuery(RangeQuery):
-    dimension: DimensionName = Field(
-        description="dimension is required: page, event_name, entry_page, exit_page, source, referrer, "
-        "utm_source, utm_medium, utm_campaign, utm_term, utm_content, country, device_type, browser, "
-        "os or city."
-    )
+    dimension: DimensionName = Field(description=f"dimension is required: {_DIMENSION_LIST}.")
     limit: Count = Field(
         default=10, ge=1, le=1000, description="limit must be a whole number from 1 to 1000 (default 10)."
     )
@@ -138,6 +146,18 @@ class SessionQuery(SiteQuery):
 
 
 # --- responses ----------------------------------------------------------------------------------------
+
+
+def _range_name(value: str) -> str:
+    if value not in RANGE_NAMES:
+        raise ValueError(f"time_range must be one of {', '.join(RANGE_NAMES)}")
+    return value
+
+
+# A range's name in an answer: the preset, or `custom` (a period's name is plain text in the logic).
+RangeLabel = Annotated[
+    str, AfterValidator(_range_name), WithJsonSchema({"type": "string", "enum": list(RANGE_NAMES)})
+]
 
 
 class Overview(BaseModel):
@@ -165,30 +185,39 @@ class PeriodBody(BaseModel):
     timezone: str
 
 
+class Change(BaseModel):
+    """Percent change of each overview metric against the compared period; null when that was 0."""
+
+    unique_visitors: float | None
+    sessions: float | None
+    pageviews: float | None
+    total_events: float | None
+    identified_visitors: float | None
+    hot_leads: float | None
+
+
 class Comparison(BaseModel):
     period: PeriodBody
     overview: Overview
-    change: dict[str, float | None]
+    change: Change
 
 
-class OptionalParts(BaseModel):
-    """A body whose optional parts (`comparison`) are left out when absent, not sent as null."""
-
-    @model_serializer(mode="wrap")
-    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("comparison", "") is None:
-            del data["comparison"]
-        return data
+def _absent(value: object) -> bool:
+    return value is None
 
 
-class StatsResponse(OptionalParts):
+# An optional part of an answer (`comparison`): left out when absent, never sent as null (so the schema
+# says "not required", not "nullable").
+OMITTED_WHEN_ABSENT = Field(default=None, exclude_if=_absent)
+
+
+class StatsResponse(BaseModel):
     overview: Overview
     top_pages: list[TopPage]
     countries: list[CountryVisitors]
-    time_range: str
+    time_range: RangeLabel
     period: PeriodBody
-    comparison: Comparison | None = None
+    comparison: Comparison | SkipJsonSchema[None] = OMITTED_WHEN_ABSENT
 
 
 class Point(BaseModel):
@@ -207,20 +236,61 @@ class SeriesComparison(BaseModel):
     points: list[Point]
 
 
-class TimeseriesResponse(OptionalParts):
-    interval: str
-    time_range: str
+class TimeseriesResponse(BaseModel):
+    interval: Literal["hour", "day", "week", "month"]
+    time_range: RangeLabel
     period: PeriodBody
     points: list[Point]
-    comparison: SeriesComparison | None = None
+    comparison: SeriesComparison | SkipJsonSchema[None] = OMITTED_WHEN_ABSENT
+
+
+class BreakdownRow(BaseModel):
+    """A value's row: the value and exactly its dimension's metrics (`models.dimensions`), in their order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: str
 
 
 class BreakdownResponse(BaseModel):
-    dimension: str
-    time_range: str
+    """A breakdown's answer. Its concrete shape is `BREAKDOWN_RESPONSES[dimension]`, whose rows carry that
+    dimension's metrics; the API reference documents it as one of `breakdown_variants()`."""
+
+    dimension: DimensionName
+    time_range: RangeLabel
     period: PeriodBody
-    rows: list[dict[str, str | int]]
+    rows: list[BreakdownRow]
     next_cursor: str | None
+
+
+def _camel(metrics: tuple[Metric, ...]) -> str:
+    return "".join(metric.capitalize() for metric in metrics)
+
+
+def _breakdown_variant(metrics: tuple[Metric, ...]) -> type[BreakdownResponse]:
+    """The answer of the dimensions whose rows have `metrics`: `dimension` is one of them, rows have
+    `value` and those metrics, all required (e.g. `PageviewsBreakdown` with `PageviewsRow`)."""
+    names = tuple(d.name for d in DIMENSIONS if d.metrics == metrics)
+    counts: dict[str, Any] = {metric: (int, Field(ge=0)) for metric in metrics}
+    row: Any = create_model(f"{_camel(metrics)}Row", __base__=BreakdownRow, __module__=__name__, **counts)
+    one_of_names: Any = Literal[names]
+    return create_model(
+        f"{_camel(metrics)}Breakdown",
+        __base__=BreakdownResponse,
+        __module__=__name__,
+        __doc__=f"The answer for dimension {', '.join(names)}: rows of value and {', '.join(metrics)}.",
+        dimension=(one_of_names, ...),
+        rows=(list[row], ...),
+    )
+
+
+_VARIANTS = {metrics: _breakdown_variant(metrics) for metrics in dict.fromkeys(d.metrics for d in DIMENSIONS)}
+BREAKDOWN_RESPONSES: dict[str, type[BreakdownResponse]] = {d.name: _VARIANTS[d.metrics] for d in DIMENSIONS}
+
+
+def breakdown_variants() -> tuple[type[BreakdownResponse], ...]:
+    """Every shape a breakdown answer can have, one per set of row metrics, in the order of DIMENSIONS."""
+    return tuple(_VARIANTS.values())
 
 
 class MinuteBody(BaseModel):

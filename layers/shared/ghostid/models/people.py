@@ -1,12 +1,12 @@
-"""Query parameters of the people routes (PRODUCT §12)."""
+"""Query parameters and response bodies of the people routes (PRODUCT §12)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 
-from ghostid.models.api import Count, Cursor, Day, Flag, RangeQuery, SiteQuery, VisitorId
+from ghostid.models.api import Count, Cursor, Day, Flag, RangeQuery, SiteQuery, VisitorId, check_day_order
 
 
 class LeadsQuery(RangeQuery):
@@ -58,3 +58,88 @@ class ExportQuery(SiteQuery):
     cursor: Cursor | None = Field(
         default=None, description="cursor must be the Next-Cursor this route returned."
     )
+
+    @model_validator(mode="after")
+    def _days_in_order(self) -> ExportQuery:
+        check_day_order(self.from_day, self.to_day)
+        return self
+
+
+# --- responses ----------------------------------------------------------------------------------------
+
+
+class ScoreParts(BaseModel):
+    """What the lead score is made of (PRODUCT §4): counts and whether the visitor identified."""
+
+    high_intent_pageviews: int = Field(ge=0)
+    custom_events: int = Field(ge=0)
+    identified: bool
+
+
+Sessions = TypeVar("Sessions")
+
+
+class _LeadFields(BaseModel, Generic[Sessions]):
+    """A visitor as of now. `sessions` is how many it has in a lead row, its session summaries in a profile;
+    both keep the field's place, so a profile is the lead row's fields (in their order) plus its own."""
+
+    ghost_vid: str
+    identified_user_id: str | None
+    score: int = Field(ge=0)
+    score_parts: ScoreParts
+    hot: bool
+    hot_since: str | None
+    first_seen: str
+    last_seen: str
+    sessions: Sessions
+    country: str | None
+    last_session_id: str
+    last_pages: list[str] = Field(max_length=5)
+
+
+class LeadRow(_LeadFields[int]):
+    """A row of `GET /api/leads` (and the `lead` of a webhook delivery)."""
+
+
+class LeadsResponse(BaseModel):
+    leads: list[LeadRow]
+    next_cursor: str | None
+
+
+class SessionSummaryBody(BaseModel):
+    """A session without `pages` and `timeline` (PRODUCT §12): `SessionResponse`'s other fields, in order."""
+
+    session_id: str
+    ghost_vid: str
+    identified_user_id: str | None
+    country: str | None
+    city: str | None
+    device_type: str | None
+    browser: str | None
+    os: str | None
+    started_at: str
+    ended_at: str
+    duration_seconds: int = Field(ge=0)
+    event_count: int = Field(ge=1)
+    pageview_count: int = Field(ge=0)
+    entry_page: str | None
+    exit_page: str | None
+    referrer: str | None
+
+
+class SessionsResponse(BaseModel):
+    sessions: list[SessionSummaryBody]
+    next_cursor: str | None
+
+
+class VisitorResponse(_LeadFields[list[SessionSummaryBody]]):
+    """`GET /api/visitors/{ghost_vid}`: the lead row, with `sessions` a page of summaries (newest first) and
+    the count in `session_count`, plus every user id (latest first), totals, countries and devices."""
+
+    user_ids: list[str]
+    pageviews: int = Field(ge=0)
+    events: int = Field(ge=0)
+    countries: list[str]
+    devices: list[str]
+    session_count: int = Field(ge=1)
+    next_cursor: str | None

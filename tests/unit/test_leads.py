@@ -1,0 +1,91 @@
+"""GET /api/leads in-process, fed events/leads_get.json: the lead row's fields in PRODUCT §12's order,
+every status and sort, cursor walks and misused cursors, and the error matrix of its parameters
+(tests/support/surface.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ghostid import timeutil
+from ghostid.models.people import LeadRow, ScoreParts
+
+from tests.support import surface
+from tests.support.scenario import MEMBER, NOW_MS
+
+pytestmark = pytest.mark.usefixtures("aws")
+ROUTE = surface.route("GET /api/leads")
+
+
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
+
+
+@pytest.fixture
+def site(now: None) -> list[dict[str, Any]]:
+    return surface.member_site()
+
+
+def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
+    body = surface.expect_json_answer(surface.call(ROUTE), ROUTE)
+    assert body["next_cursor"] is None
+    (lead,) = body["leads"]
+    assert list(lead) == list(LeadRow.model_fields)
+    assert list(lead["score_parts"]) == list(ScoreParts.model_fields)
+    assert (lead["ghost_vid"], lead["hot"], lead["identified_user_id"]) == (
+        surface.HOT_VISITOR,
+        True,
+        MEMBER,
+    )
+    assert lead["hot_since"] is not None and lead["last_session_id"] == "gs_123"
+
+
+LISTED = [  # (status, sort, the visitors listed in 30d, in order)
+    ("hot", "score", [surface.HOT_VISITOR]),
+    ("identified", "last_seen", [surface.HOT_VISITOR]),
+    ("all", "last_seen", [surface.HOT_VISITOR, "gv_anon_0002"]),
+    ("all", "score", [surface.HOT_VISITOR, "gv_anon_0002"]),
+]
+
+
+def test_every_status_and_sort(site: Any) -> None:
+    got = {}
+    for status, sort, _ in LISTED:
+        query = {"siteId": "4", "timeRange": "30d", "status": status, "sort": sort}
+        leads = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
+        got[(status, sort)] = [lead["ghost_vid"] for lead in leads]
+        anonymous = [lead for lead in leads if lead["ghost_vid"] == "gv_anon_0002"]
+        assert all(lead["hot_since"] is None and lead["identified_user_id"] is None for lead in anonymous)
+    assert got == {(status, sort): visitors for status, sort, visitors in LISTED}
+
+
+def test_past_ranges_and_custom_dates(site: Any) -> None:
+    for query in ({"timeRange": "yesterday", "status": "all"}, {"from": "2026-01-01", "to": "2026-01-31"}):
+        surface.expect_json_answer(surface.call(ROUTE, {"siteId": "4", **query}), ROUTE)
+
+
+def test_cursor_walk_returns_every_lead_once(site: Any) -> None:
+    query = {"siteId": "4", "timeRange": "30d", "status": "all"}
+    whole = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
+    assert surface.walk(ROUTE, {**query, "limit": "1"}, "leads") == whole
+
+
+def test_forged_or_foreign_cursors_are_400(site: Any) -> None:
+    query = {"siteId": "4", "timeRange": "30d", "status": "all", "limit": "1"}
+    cursor = surface.call(ROUTE, query)[2]["next_cursor"]
+    assert cursor
+    variants = [{"status": "identified"}, {"sort": "score"}, {"timeRange": "7d"}]
+    breakdown = surface.route("GET /api/breakdown")
+    foreign = surface.call(breakdown, {"siteId": "4", "dimension": "page", "limit": "1"})[2]["next_cursor"]
+    assert surface.misused_cursors(ROUTE, query, cursor, variants, foreign) == []
+
+
+def test_every_parameter_wrong_in_each_way_is_a_400_naming_it(now: None) -> None:
+    surface.member_site(traffic=False)
+    assert surface.refused(ROUTE, surface.parameter_cases(ROUTE)) == []
+
+
+def test_cookie_then_parameters_then_membership(now: None) -> None:
+    surface.member_site(traffic=False)
+    assert surface.order_of_checks(ROUTE) == []
