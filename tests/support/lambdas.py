@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext, load_handler_from_file
+from ghostid_local.tables import function_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/EventsTable/stream/2026-01-01T00:00:00.000"
-FUNCTIONS = {"stats": "StatsFunction", "session": "SessionFunction", "rollup": "RollupFunction"}
+_TEMPLATE = load_template(ROOT / "template.yaml")
+# Code folder (functions/<name>) -> the function's logical id, from template.yaml.
+FUNCTIONS = {
+    str(_TEMPLATE["Resources"][fid]["Properties"]["CodeUri"]).strip("/").rsplit("/", 1)[-1]: fid
+    for fid in function_ids(_TEMPLATE)
+}
 
 
 @cache
@@ -32,9 +39,11 @@ def http_event(
     query: dict[str, str] | None = None,
     cookies: list[str] | None = None,
     path_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An event from `events/<file>` with its query, cookies and path parameter replaced."""
+    """An event from `events/<file>` with its query, cookies and path parameter replaced, headers added."""
     event = copy.deepcopy(event_file(file))
+    event["headers"].update(headers or {})
     if query is not None:
         event["queryStringParameters"] = query or None
         event["rawQueryString"] = urlencode(query)

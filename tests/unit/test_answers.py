@@ -65,12 +65,12 @@ def window_queries(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 
 @pytest.mark.parametrize("time_range", RANGES)
-def test_a_call_reads_the_session_the_membership_and_one_answers_query(
+def test_a_call_counts_the_session_reads_the_membership_and_one_answers_query(
     site: list[dict[str, Any]], calls: list[tuple[str, dict[str, Any]]], time_range: str
 ) -> None:
     body = stats_call(time_range)
     assert body == reference.stats(site, time_range, NOW)
-    assert [op for op, _ in calls] == ["GetItem", "GetItem", "Query"]
+    assert [op for op, _ in calls] == ["UpdateItem", "GetItem", "Query"]
     assert window_queries(calls) == []
 
 
