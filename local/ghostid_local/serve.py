@@ -167,10 +167,19 @@ def human_logs() -> None:
     class Human(LambdaPowertoolsFormatter):
         def format(self, record: logging.LogRecord) -> str:
             clock = time.strftime("%H:%M:%S", time.localtime(record.created))
-            return f"{clock} {record.levelname} {record.getMessage()}"
+            text = f"{clock} {record.levelname} {record.getMessage()}"
+            return f"{text}\n{self.formatException(record.exc_info)}" if record.exc_info else text
 
     logger.registered_handler.setFormatter(Human())
     logger.setLevel(logging.WARNING)
+
+
+def drop_local_metrics() -> None:
+    """No CloudWatch locally (POWERTOOLS_METRICS_DISABLED): Powertools then keeps every metric unflushed and
+    prints the lot as JSON every 100, so here each flush drops them instead."""
+    from ghostid.observability import metrics
+
+    setattr(metrics.provider, "flush_metrics", lambda raise_on_empty_metrics=False: metrics.clear_metrics())  # noqa: B010
 
 
 def _raise_interrupt(*_: object) -> None:
@@ -207,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         union, per_function = combined_environment(template, table_names)
         os.environ.update(union)
         functions = load_functions(template, per_function)
+        drop_local_metrics()
         if os.environ.get("LOG_FORMAT", "").lower() != "json":
             human_logs()
         pollers, threads = start_pollers(template, functions, table_names, stop)

@@ -182,7 +182,7 @@ class Body(BaseModel):
         ("application/json", '{"email": 1}', InvalidParameter),
         ("application/json", '{"email": "a", "admin": true}', InvalidParameter),
         ("application/json", "[" * 100_000, InvalidParameter),
-        ("application/json", '"\\ud800"', InvalidParameter),
+        ("application/json", '{"email": "\\ud800"}', InvalidParameter),
     ],
 )
 def test_json_bodies(content_type: str | None, body: str, expected: type[Exception] | None) -> None:

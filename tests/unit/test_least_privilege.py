@@ -26,7 +26,7 @@ from ghostid.dal import client
 from ghostid.dal import sites as sites_dal
 from ghostid.dal import users as users_dal
 from ghostid.logic import apikeys, auth
-from ghostid.models.access import User
+from ghostid.models.credentials import User
 from ghostid.models.sites import LoginSession, Site
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from ghostid import errors
 from ghostid.logic import auth, collector
-from ghostid.models import api, track
+from ghostid.models import access, api, track
 from ghostid.models.events import MAX_PROPS
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.gateway import http_routes
@@ -29,9 +29,12 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROUTE_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "GET /api/stats": (api.StatsQuery, api.StatsResponse),
     "GET /api/session/{id}": (api.SessionQuery, api.SessionResponse),
+    "GET /api/me": (access.MeQuery, access.MeResponse),
 }
 PATH_PARAMETER_FIELDS = {"id": "session_id"}  # the template's `{id}` is the handler's `session_id`
+# Read routes take the session cookie or an API key; sign-out takes the cookie only; the rest neither.
 AUTHENTICATED = set(ROUTE_MODELS)
+COOKIE_ONLY = {"POST /api/auth/logout"}
 
 
 def _error_classes() -> list[type[errors.GhostIdError]]:
@@ -46,7 +49,7 @@ def _component_models() -> dict[type[BaseModel], str]:
     API's response bodies (its `...Query` parameter models are compared with the parameters) and the
     collector's request body (validation) and response (serialization)."""
     found: dict[type[BaseModel], str] = {}
-    for module in (api, track):
+    for module in (api, track, access):
         for name, value in vars(module).items():
             if (
                 not (isinstance(value, type) and issubclass(value, BaseModel))
@@ -55,7 +58,7 @@ def _component_models() -> dict[type[BaseModel], str]:
                 continue
             if name.endswith("Query"):
                 continue
-            found[value] = "serialization" if module is api or name.endswith("Response") else "validation"
+            found[value] = "validation" if name.endswith(("Event", "Batch", "Request")) else "serialization"
     return found
 
 
@@ -142,16 +145,29 @@ def test_every_template_route_is_in_the_spec_and_nothing_else() -> None:
     assert spec_routes - template_routes == set(), "routes in docs/openapi.yaml that template.yaml lacks"
 
 
-def test_cookie_security_scheme_is_the_session_cookie() -> None:
-    scheme = SPEC["components"]["securitySchemes"]["sessionCookie"]
-    assert scheme == {**scheme, "type": "apiKey", "in": "cookie", "name": auth.COOKIE_NAME}
+def test_security_schemes_are_the_cookie_and_the_api_key() -> None:
+    schemes = SPEC["components"]["securitySchemes"]
+    cookie, key = schemes["sessionCookie"], schemes["apiKey"]
+    assert cookie == {**cookie, "type": "apiKey", "in": "cookie", "name": auth.COOKIE_NAME}
+    assert key == {**key, "type": "http", "scheme": "bearer"}
+    assert key["bearerFormat"].startswith(auth.API_KEY_PREFIX)
     for route, operation in _operations().items():
         security = operation.get("security", SPEC.get("security", []))
         if route in AUTHENTICATED:
+            # The key first: with both, the Authorization header is the credential (the cookie is ignored).
+            assert security == [{"apiKey": []}, {"sessionCookie": []}], route
+        elif route in COOKIE_ONLY:
             assert security == [{"sessionCookie": []}], route
-            assert "401" in operation["responses"], route
         else:
-            assert security == [], f"{route}: a route without the cookie says `security: []`"
+            assert security == [], f"{route}: a route without credentials says `security: []`"
+        if security:
+            assert {"401", "429"} <= set(operation["responses"]), route
+            assert _resolve(operation["responses"]["429"])["headers"].keys() >= {
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            }
 
 
 # ------------------------------------------------------------------ parameters
@@ -198,7 +214,15 @@ def test_parameters_match_the_query_model(route: str) -> None:
 def test_every_edge_model_is_a_component_schema() -> None:
     components = SPEC["components"]["schemas"]
     models = [model.__name__ for model in _component_models()]
-    assert set(models) >= {"StatsResponse", "SessionResponse", "TimelineItem", "TrackEvent", "TrackResponse"}
+    assert set(models) >= {
+        "StatsResponse",
+        "SessionResponse",
+        "TimelineItem",
+        "TrackEvent",
+        "TrackResponse",
+        "LoginRequest",
+        "MeResponse",
+    }
     missing = [name for name in models if name not in components]
     assert missing == [], "pydantic models missing from components.schemas"
 
@@ -220,10 +244,12 @@ def test_success_response_is_the_model_the_handler_returns(route: str) -> None:
 def test_collector_request_and_response_are_its_models() -> None:
     operation = _operations()["POST /api/track"]
     body = operation["requestBody"]["content"]
-    one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in body["application/json"]["schema"]["oneOf"]]
-    assert one_of == [track.TrackEvent.__name__, track.TrackBatch.__name__]
     assert set(body) == set(collector.ACCEPTED_TYPES)
-    assert body["text/plain"]["schema"]["maxLength"] == track.MAX_BODY_BYTES
+    for media_type in collector.ACCEPTED_TYPES:  # text/plain carries the same JSON (sendBeacon)
+        assert body[media_type]["schema"] == {"$ref": "#/components/schemas/TrackBody"}
+    one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in SPEC["components"]["schemas"]["TrackBody"]["oneOf"]]
+    assert one_of == [track.TrackEvent.__name__, track.TrackBatch.__name__]
+    assert f"{track.MAX_BODY_BYTES:,}" in operation["requestBody"]["description"]
     accepted = _resolve(operation["responses"]["202"])
     assert accepted["content"]["application/json"]["schema"] == {
         "$ref": f"#/components/schemas/{track.TrackResponse.__name__}"
@@ -322,6 +348,19 @@ def test_every_documented_error_status_has_its_code() -> None:
 @pytest.mark.parametrize("route", sorted(AUTHENTICATED))
 def test_authenticated_read_routes_document_the_product_statuses(route: str) -> None:
     statuses = set(_operations()[route]["responses"])
-    assert statuses >= {"200", "400", "401", "403", "500"}, route
+    assert statuses >= {"200", "400", "401", "429", "500"}, route
+    if "siteId" in ROUTE_MODELS[route][0].model_json_schema(by_alias=True).get("properties", {}):
+        assert "403" in statuses, route
     if "{" in route:
         assert "404" in statuses
+
+
+def test_sign_in_takes_its_model_and_answers_the_account() -> None:
+    operation = _operations()["POST /api/auth/login"]
+    body = operation["requestBody"]["content"]
+    assert body == {"application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}}}
+    ok = _resolve(operation["responses"]["200"])
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MeResponse"}
+    assert "Set-Cookie" in ok["headers"]
+    assert {"400", "401", "403", "415", "429"} <= set(operation["responses"])
+    assert "Set-Cookie" in _resolve(_operations()["POST /api/auth/logout"]["responses"]["204"])["headers"]

@@ -264,6 +264,7 @@ def parse_json_body(model: type[M], event: HttpEvent) -> M:
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
     try:
         data = json.loads(event.body_bytes().decode("utf-8"))
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # no lone surrogate from a \ud800 escape
     except (ValueError, RecursionError):
         raise InvalidParameter("The body is not valid UTF-8 JSON.") from None
     if not isinstance(data, dict):

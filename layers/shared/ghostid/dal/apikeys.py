@@ -13,7 +13,7 @@ from typing import Any
 from ghostid.dal.client import dynamodb, query_all
 from ghostid.dal.codec import n, s
 from ghostid.dal.usage import Outcome, Validity, count_request
-from ghostid.models.access import ApiKey
+from ghostid.models.credentials import ApiKey
 from ghostid.settings import api_keys_table
 
 BY_SITE = "BySite"

@@ -11,7 +11,7 @@ from typing import Any
 
 from ghostid.dal.client import dynamodb
 from ghostid.dal.codec import n, s
-from ghostid.models.access import SignInAttempt, SignInAttempts
+from ghostid.models.credentials import SignInAttempt, SignInAttempts
 from ghostid.settings import sign_in_attempts_table
 
 

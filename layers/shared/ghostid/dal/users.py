@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ghostid.dal.client import dynamodb
 from ghostid.dal.codec import n, s
-from ghostid.models.access import User
+from ghostid.models.credentials import User
 from ghostid.settings import users_table
 
 

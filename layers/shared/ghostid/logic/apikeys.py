@@ -6,7 +6,7 @@ import secrets
 
 from ghostid.dal import apikeys as apikeys_dal
 from ghostid.logic.auth import API_KEY_PREFIX, hash_token
-from ghostid.models.access import ApiKey
+from ghostid.models.credentials import ApiKey
 
 
 class KeyNameTaken(Exception):

@@ -22,7 +22,8 @@ from ghostid.dal import users as users_dal
 from ghostid.errors import RateLimited, Unauthenticated
 from ghostid.logic import auth, passwords
 from ghostid.logic.ratelimit import Usage, limited, seconds_until
-from ghostid.models.access import MeResponse, SignInAttempt, SignInAttempts, SiteSummary
+from ghostid.models.access import MeResponse, SiteSummary
+from ghostid.models.credentials import SignInAttempt, SignInAttempts
 from ghostid.models.sites import Site
 
 ACCOUNT_FAILURES = 5
@@ -59,7 +60,7 @@ def sign_in(email: str, password: str, address: str) -> SignedIn:
         _forget_attempt(address_key, at_address, now_ms)
         raise
     dummy = passwords.dummy_hash()  # made before the lookup, so both paths pay for it alike
-    user = users_dal.get_user(email)
+    user = users_dal.get_user(email) if email else None  # "" cannot be a key (nor anyone's email)
     matches = passwords.verify_password(user.password_hash if user else dummy, password)
     if user is None or not matches:
         raise Unauthenticated(WRONG_CREDENTIALS)  # the attempts stay recorded: they were failures

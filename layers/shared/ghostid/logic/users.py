@@ -5,7 +5,7 @@ from __future__ import annotations
 from ghostid.dal import users as users_dal
 from ghostid.logic import passwords
 from ghostid.logic.signin import normalize_email
-from ghostid.models.access import MAX_EMAIL, User
+from ghostid.models.credentials import MAX_EMAIL, User
 
 
 def create_user(email: str, password: str, now_ms: int) -> User:
