@@ -172,7 +172,7 @@ def test_st_run_checks_all_with_and_without_credentials(
     record_property("fuzz_requests", generated)
     with capsys.disabled():
         print(
-            f"\nst run --checks all: {generated} test cases in {elapsed:.0f}s, {len(RUNS)} runs, FUZZ_SEED={seed}"
+            f"\nst run --checks all: {generated} cases in {elapsed:.0f}s, {len(RUNS)} runs, FUZZ_SEED={seed}"
         )
         for (route, status), count in sorted(seeded.statuses.items()):
             print(f"  {route:<28} {status}  x{count}")
