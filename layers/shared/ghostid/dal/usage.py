@@ -137,6 +137,11 @@ def _update(
     return True, dict(response["Attributes"])
 
 
+def forget_windows() -> None:
+    """Forget which minute each credential was last counted in, as a new instance would (tests)."""
+    _last_minute.clear()
+
+
 def _remember(remembered: str, minute: int) -> None:
     if len(_last_minute) >= _REMEMBERED:
         _last_minute.clear()
