@@ -54,7 +54,7 @@ def test_user_create_and_set_password() -> None:
 
 def test_passwords_from_the_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([PASSWORD, PASSWORD + "?"])
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
     code, _, err = ghostid("user", "create", "--email", "jane@example.com")
     assert (code, err) == (2, "ghostid: the passwords differ\n")
     answers = iter([PASSWORD, PASSWORD])
