@@ -256,8 +256,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def static_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], bytes] | None:
-    """``/ghost.js`` and ``/demo/...`` from ``root`` (a path without a file under /demo/ is the SPA's
-    index.html); None for any other path, which the API routes then serve."""
+    """``/ghost.js`` and ``/demo/...`` from ``root`` (a path without a file under /demo/ is the page of
+    that name, else the SPA's index.html); None for any other path, which the API routes then serve."""
     if path == "/demo":
         return 308, {"Location": "/demo/"}, [], b""
     if not path.startswith(STATIC_ROUTES):
@@ -269,7 +269,8 @@ def static_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], 
     if file.is_dir():
         file = file / "index.html"
     if not file.is_file() and "." not in path.rsplit("/", 1)[-1] and path.startswith("/demo/"):
-        file = base / "demo" / "index.html"
+        page = file.with_name(file.name + ".html")  # /demo/about is about.html, else the SPA's page
+        file = page if page.is_file() else base / "demo" / "index.html"
     if not file.is_file():
         return None
     ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
