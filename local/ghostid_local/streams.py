@@ -469,11 +469,14 @@ class StreamPoller:
             error = traceback.format_exc()
             log.warning("%s failed on a batch of %d records:\n%s", self.source.function_id, len(batch), error)
             failed = list(seqs)
+        sites = sorted({_site_of(r) for r in batch})
         log.info(
-            "stream %s: %d records, site %s, %.0f ms%s",
+            "stream %s: %d record%s, site%s %s, %.0f ms%s",
             self.source.function_id,
             len(batch),
-            ",".join(sorted({_site_of(r) for r in batch})),
+            "" if len(batch) == 1 else "s",
+            "" if len(sites) == 1 else "s",
+            ",".join(sites),
             (time.perf_counter() - started) * 1000,
             f", {len(failed)} failed" if failed else "",
         )
