@@ -7,7 +7,7 @@ PORT ?= 3000
 DDB_PORT ?= 8000
 export PORT DDB_PORT
 
-.PHONY: setup web serve test test-unit test-integration lint format bench validate build deploy deploy-web clean
+.PHONY: setup web serve test test-unit test-integration lint format bench validate build deploy deploy-web clean routes
 
 setup: $(VENV)/.installed node_modules/.installed ## create .venv and install Python and npm dependencies
 
@@ -28,7 +28,10 @@ web: web/dist/index.html ## build the dashboard (web/) into web/dist when its so
 web/dist/index.html: node_modules/.installed $(WEB_SOURCES)
 	node web/build.mjs
 
-serve: setup web ## run the whole stack on http://127.0.0.1:$(PORT) (DynamoDB Local on $(DDB_PORT) unless DDB_ENDPOINT is set)
+routes: setup ## write layers/shared/ghostid/api_routes.json from template.yaml (the $default function's 405s)
+	$(PY) -m ghostid_local.routes
+
+serve: setup web routes ## run the whole stack on http://127.0.0.1:$(PORT) (DynamoDB Local on $(DDB_PORT) unless DDB_ENDPOINT is set)
 	$(PY) -m ghostid_local.serve
 
 test: setup web ## every test: unit (moto, in-process) and integration (DynamoDB Local, stream consumer, HTTP gateway)
@@ -55,7 +58,7 @@ bench: setup ## measure requests, capacity units, CPU and import cost; writes be
 validate: ## sam validate --lint (SAM CLI lives in its own .venv-sam)
 	bash scripts/sam.sh validate --lint
 
-build: ## sam build (python3.12, arm64 layer)
+build: routes ## sam build (python3.12, arm64 layer)
 	bash scripts/sam.sh build
 
 deploy: build ## deploy to prod (use `bash scripts/sam.sh deploy --config-env dev` for dev)

@@ -49,6 +49,7 @@ def main() -> int:
         token = _setup_sites()
         results |= _ingest(meter)
         results |= _reads(meter, token)
+        results |= _access(meter, token)
         results |= _session_of_500(meter, token)
     results |= _fold_cpu()
     results |= _cold_imports()
@@ -267,6 +268,37 @@ def _reads(meter: Any, token: str) -> dict[str, float]:
     out["stats_rcu_per_call_30d_small"] = out["stats_rcu_per_call_30d_small"]
     out["stats_rcu_per_call_30d_large"] = out["stats_rcu_per_call_30d_large"]
     out["stats_latency_ratio_large_small"] = round(medians[LARGE] / medians[SMALL], 3)
+    return out
+
+
+def _access(meter: Any, token: str, calls: int = 20) -> dict[str, float]:
+    """What authentication and the rate limit cost in a stats call whose answers are current: one
+    conditional UpdateItem on the credential's own item (it checks the credential and counts the request:
+    1 WCU, no RCU), and for a session the membership GetItem; an API key names its site, so no read."""
+    from ghostid.logic import apikeys
+    from ghostid.logic.stats import refresh_answers
+    from ghostid.timeutil import now_ms
+    from ghostid_local.lambda_context import load_handler_from_file
+
+    stats = load_handler_from_file(ROOT / "functions" / "stats", "app.lambda_handler", "bench_stats_access")
+    refresh_answers(SMALL, now_ms())
+    by_session = _http("/api/stats", {"siteId": str(SMALL), "timeRange": "7d"}, token)
+    by_key = {**by_session, "cookies": []}
+    by_key["headers"] = {"authorization": f"Bearer {apikeys.create_key(SMALL, 'bench', now_ms())}"}
+    out: dict[str, float] = {}
+    for label, event in (("session", by_session), ("api_key", by_key)):
+        assert stats(event, _context("StatsFunction"))["statusCode"] == 200  # warm, and counted
+        meter.reset()
+        for _ in range(calls):
+            assert stats(event, _context("StatsFunction"))["statusCode"] == 200
+        used = meter.reset()
+        out[f"stats_requests_per_call_with_{label}"] = round(used.total_requests / calls, 2)
+        out[f"stats_rcu_per_call_with_{label}"] = round(used.rcu / calls, 3)
+        out[f"stats_wcu_per_call_with_{label}"] = round(used.wcu / calls, 3)
+        out[f"auth_requests_per_call_with_{label}"] = round(
+            (used.requests["UpdateItem"] + used.requests["GetItem"]) / calls, 2
+        )
+    out["rate_limit_wcu_per_call"] = out["stats_wcu_per_call_with_session"]
     return out
 
 

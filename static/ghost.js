@@ -1,6 +1,7 @@
 /*! ghost.js - Ghost ID tracker. No cookies; never throws into the page.
  * <script defer src="https://cdn.example.com/ghost.js" data-site-id="7"
  *         data-api="https://api.example.com/api/track"></script>
+ * data-base="/shop": a site served below a path; its pages report their paths below it (/shop/a -> /a).
  * API: ghost.track(name, props), ghost.identify(userId | null), ghost.visitor() */
 (function (w, d) {
   'use strict';
@@ -10,6 +11,11 @@
     if (!me || (w.ghost && w.ghost.visitor)) return;
     var site = +me.getAttribute('data-site-id');
     var api = me.getAttribute('data-api') || new URL(me.src, L.href).origin + '/api/track';
+    var base = (me.getAttribute('data-base') || '').replace(/\/+$/, '');
+    var path = function () {
+      var p = L.pathname;
+      return base && (p == base || p.indexOf(base + '/') == 0) ? p.slice(base.length) || '/' : p;
+    };
     var mem = {}, store;
     try { store = w.localStorage; store.setItem('ghost_t', 1); store.removeItem('ghost_t'); } catch (e) { store = 0; }
     var get = function (k) {
@@ -106,7 +112,7 @@
       var now = Date.now(), q = L.search.slice(1).split('&').filter(function (p) { return /^utm_/i.test(p); });
       var e = {
         site_id: site, ghost_vid: vid(), session_id: sid(now), type: type, event_id: 'ev_' + hex(12),
-        page: (L.pathname.slice(0, 1024) + (q.length ? '?' + q.join('&') : '')).slice(0, 4096),
+        page: (path().slice(0, 1024) + (q.length ? '?' + q.join('&') : '')).slice(0, 4096),
         page_title: d.title.slice(0, 512)
       };
       if (name) e.event_name = name;

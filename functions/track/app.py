@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-
 from aws_lambda_powertools.metrics import MetricUnit
 from ghostid import settings, timeutil
-from ghostid.http import Response, api_entry_point, create_resolver, json_response
+from ghostid.http import Response, api_entry_point, create_resolver, json_response, parse_params
 from ghostid.logic import collector
+from ghostid.models.track import TrackQuery
 from ghostid.observability import logger, metrics
 
 # ua-parser's rules are built by the first POST, not during init: they cost about as much import
@@ -24,13 +23,19 @@ def _query(name: str) -> str | None:
     return (app.current_event.query_string_parameters or {}).get(name)
 
 
+def _edge() -> None:
+    """Every answer carries the collector's CORS headers (errors too, so the page can read them), and
+    an unknown query parameter is a 400."""
+    app.current_event.response_headers.update(collector.cors_headers(_header("origin")))
+    parse_params(TrackQuery, app.current_event.query_string_parameters or {})
+
+
 @app.post("/api/track")
 def track() -> Response:
+    _edge()
     event = app.current_event
-    raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
     request = collector.TrackRequest(
-        body=body,
+        body=event.body_bytes(),
         content_type=_header("content-type"),
         origin=_header("origin"),
         user_agent=_header("user-agent") or "",
@@ -51,6 +56,7 @@ def track() -> Response:
 
 @app.route("/api/track", method="OPTIONS")
 def track_preflight() -> Response:
+    _edge()
     headers = collector.preflight(_header("origin"), _query("siteId"))
     metrics.add_metric(name="TrackPreflights", unit=MetricUnit.Count, value=1)
     return Response(status_code=204, headers={**headers, "Cache-Control": "no-store"}, body="")

@@ -1,10 +1,12 @@
-"""The `ghostid` command (PRODUCT §8): sites, members, login sessions and NDJSON import."""
+"""The `ghostid` command (PRODUCT §8, §13): sites, members, users, sessions, API keys, NDJSON import."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from ghostid_local import target
@@ -69,6 +71,29 @@ def _parser() -> argparse.ArgumentParser:
     login.add_argument("--user", required=True)
     login.add_argument("--hours", type=float, default=24 * 7)
 
+    user = commands.add_parser("user", help="people who sign in").add_subparsers(dest="action", required=True)
+    for action, text in (("create", "create a user"), ("set-password", "give a user a new password")):
+        sub = user.add_parser(action, help=text)
+        sub.add_argument("--email", required=True)
+        sub.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from standard input, not a prompt",
+        )
+
+    apikey = commands.add_parser("apikey", help="API keys for programs").add_subparsers(
+        dest="action", required=True
+    )
+    for action, text in (
+        ("create", "create a key for one site; prints it once"),
+        ("list", "a site's keys: name, created, last used"),
+        ("revoke", "revoke a site's key by name (at once)"),
+    ):
+        sub = apikey.add_parser(action, help=text)
+        sub.add_argument("--site", type=int, required=True)
+        if action != "list":
+            sub.add_argument("--name", required=True)
+
     rollups = commands.add_parser("rollups", help="rollup maintenance").add_subparsers(
         dest="action", required=True
     )
@@ -87,13 +112,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    stdin: TextIO = sys.stdin,
+) -> int:
     args = _parser().parse_args(argv)
     if args.stack:
         target.use_stack(args.stack)
     else:
         target.use_local(args.endpoint)
     try:
+        if args.command == "user":
+            return _user(args, out, stdin)
+        if args.command == "apikey":
+            return _apikey(args, out)
         return _run(args, out)
     except UserError as error:
         print(f"ghostid: {error}", file=err)
@@ -107,21 +141,22 @@ class UserError(Exception):
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     from ghostid.dal import sites as sites_dal
     from ghostid.logic import auth
+    from ghostid.logic.signin import normalize_email
 
     if args.command == "site":
         _site_command(args, out)
     elif args.command == "member":
         _require_site(args.site)
         if args.action == "add":
-            sites_dal.add_member(args.site, args.user)
+            sites_dal.add_member(args.site, normalize_email(args.user))
             print(f"{args.user} can now read site {args.site}", file=out)
         else:
-            sites_dal.remove_member(args.site, args.user)
+            sites_dal.remove_member(args.site, normalize_email(args.user))
             print(f"{args.user} can no longer read site {args.site}", file=out)
     elif args.command == "session":
         if args.hours <= 0:
             raise UserError("--hours must be positive")
-        print(auth.create_login_session(args.user, args.hours), file=out)
+        print(auth.create_login_session(normalize_email(args.user), args.hours), file=out)
     elif args.command == "rollups":
         from ghostid import timeutil
         from ghostid.logic.rebuild import rebuild_site
@@ -205,6 +240,78 @@ def _update_site(args: argparse.Namespace, out: TextIO) -> None:
         what = "time zone" if updated.timezone != site.timezone else "lead rules"
         print(f"its {what} changed: rebuilding its rollups from its events...", file=out)
         print(rebuild_site(updated.site_id, updated, timeutil.now_ms()), file=out)
+
+
+def _user(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from ghostid import timeutil
+    from ghostid.dal.users import UserExists
+    from ghostid.logic import users
+
+    password = _password(stdin) if args.password_stdin else _prompted_password()
+    try:
+        if args.action == "create":
+            user = users.create_user(args.email, password, timeutil.now_ms())
+            print(f"user {user.email} created; add them to sites with: ghostid member add", file=out)
+        elif users.set_password(args.email, password, timeutil.now_ms()):
+            print(f"new password set for {args.email.strip().lower()}", file=out)
+        else:
+            raise UserError(f"no user {args.email}; create it with: ghostid user create --email {args.email}")
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    except UserExists:
+        raise UserError(f"user {args.email} exists; use: ghostid user set-password") from None
+    return 0
+
+
+def _password(stdin: TextIO) -> str:
+    return stdin.readline().rstrip("\r\n")
+
+
+def _prompted_password() -> str:
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise UserError("the passwords differ")
+    return first
+
+
+def _apikey(args: argparse.Namespace, out: TextIO) -> int:
+    from ghostid import timeutil
+    from ghostid.logic import apikeys
+    from pydantic import ValidationError
+
+    _require_site(args.site)
+    if args.action == "create":
+        try:
+            print(apikeys.create_key(args.site, args.name, timeutil.now_ms()), file=out)
+        except ValidationError:
+            raise UserError("a key's name has 1 to 64 printable characters, no spaces") from None
+        except apikeys.KeyNameTaken:
+            raise UserError(f"site {args.site} has a live key named {args.name}; revoke it first") from None
+    elif args.action == "list":
+        rows = [("NAME", "CREATED", "LAST USED", "REVOKED")]
+        rows += [
+            (k.name, _when(k.created_at), _when(k.last_used), _when(k.revoked_at))
+            for k in apikeys.list_keys(args.site)
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            print(
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+                file=out,
+            )
+    elif (count := apikeys.revoke_key(args.site, args.name, timeutil.now_ms())) == 0:
+        raise UserError(f"site {args.site} has no live key named {args.name}")
+    else:
+        print(
+            f"revoked {count} key{'s' if count > 1 else ''} named {args.name} of site {args.site}", file=out
+        )
+    return 0
+
+
+def _when(epoch_ms: int | None) -> str:
+    if epoch_ms is None:
+        return "-"
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _require_site(site_id: int) -> Site:

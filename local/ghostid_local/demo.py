@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +225,24 @@ def allow_local_origins() -> None:
     if site is not None and not set(DEMO_LOCAL_ORIGINS) <= set(site.extra_domains):
         extra = tuple(dict.fromkeys((*site.extra_domains, *DEMO_LOCAL_ORIGINS)))
         sites_dal.put_site(site.model_copy(update={"extra_domains": extra}))
+
+
+def ensure_demo_user(password_file: Path) -> str:
+    """The demo member as a user who can sign in; returns its password (made up on first start, kept in
+    the state folder: a local stack only)."""
+    from ghostid.dal import users as users_dal
+    from ghostid.logic import users
+    from ghostid.timeutil import now_ms
+
+    if password_file.exists() and users_dal.get_user(DEMO_USER) is not None:
+        return password_file.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    if not users.set_password(DEMO_USER, password, now_ms()):
+        users.create_user(DEMO_USER, password, now_ms())
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    password_file.touch(mode=0o600)
+    password_file.write_text(password)
+    return password
 
 
 def demo_token(token_file: Path) -> str | None:

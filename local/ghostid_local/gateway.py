@@ -29,6 +29,7 @@ STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 STATIC_ROUTES = ("/ghost.js", "/demo/")
 # The dashboard (web/, built by `make web`): served at / when a gateway is given its folder.
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+DEFAULT_ROUTE = "$default"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Route:
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
     @property
     def specificity(self) -> tuple[int, int, int]:
@@ -66,29 +67,35 @@ def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     return re.compile(f"^{out}$"), tuple(names)
 
 
-def http_routes(template: Mapping[str, Any]) -> list[Route]:
-    """Every function's ``HttpApi`` events, most specific first."""
-    routes = []
+def _http_events(template: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(function id, path, method) of every function's ``HttpApi`` event (no Path: ``$default``)."""
+    found = []
     for fid, res in template.get("Resources", {}).items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         for ev in res.get("Properties", {}).get("Events", {}).values():
-            if ev.get("Type") != "HttpApi":
-                continue
-            p = ev.get("Properties", {})
-            path, method = p.get("Path", "$default"), str(p.get("Method", "ANY")).upper()
-            if path == "$default":
-                continue  # a catch-all integration is not emulated
+            if ev.get("Type") == "HttpApi":
+                p = ev.get("Properties", {})
+                found.append((fid, p.get("Path", DEFAULT_ROUTE), str(p.get("Method", "ANY")).upper()))
+    return found
+
+
+def default_route(template: Mapping[str, Any]) -> Route | None:
+    """The ``$default`` route, which API Gateway gives every request that matches no route (any method)."""
+    for fid, path, _ in _http_events(template):
+        if path == DEFAULT_ROUTE:
+            return Route(fid, "ANY", DEFAULT_ROUTE, re.compile(r"(?!)"), ())
+    return None
+
+
+def http_routes(template: Mapping[str, Any]) -> list[Route]:
+    """Every function's ``HttpApi`` routes (``$default`` aside), most specific first."""
+    routes = []
+    for fid, path, method in _http_events(template):
+        if path != DEFAULT_ROUTE:
             regex, params = _compile(path)
-            routes.append(
-                Route(
-                    fid,
-                    "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
-                    path,
-                    regex,
-                    params,
-                )
-            )
+            any_method = method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD")
+            routes.append(Route(fid, "ANY" if any_method else method, path, regex, params))
     return sorted(routes, key=lambda r: r.specificity)
 
 
@@ -182,10 +189,6 @@ def _utf8(body: bytes) -> str | None:
         return None
 
 
-def _error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
-
-
 class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalGateway
     protocol_version = "HTTP/1.1"
@@ -193,6 +196,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request is logged by _handle
+
+    def __getattr__(self, name: str) -> Any:
+        """Every method, declared or not (TRACE, PROPFIND, ...), reaches the API as in API Gateway."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def _handle(self) -> None:
         start = time.perf_counter()
@@ -224,8 +233,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if static is not None:
                 return static
         found = match_route(self.server.routes, self.command, path)
-        if found is None:
-            return 404, json_headers, [], _error_body("not_found", f"No route for {self.command} {path}.")
+        if found is None and self.server.default is not None:
+            found = self.server.default, {}
+        if found is None:  # API Gateway's own answer when an API has no $default route
+            return 404, json_headers, [], b'{"message":"Not Found"}'
         route, params = found
         event = build_event(
             route,
@@ -251,8 +262,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def static_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], bytes] | None:
-    """``/ghost.js`` and ``/demo/...`` from ``root`` (a path without a file under /demo/ is the SPA's
-    index.html); None for any other path, which the API routes then serve."""
+    """``/ghost.js`` and ``/demo/...`` from ``root`` (a path without a file under /demo/ is the page of
+    that name, else the SPA's index.html); None for any other path, which the API routes then serve."""
     if path == "/demo":
         return 308, {"Location": "/demo/"}, [], b""
     if not path.startswith(STATIC_ROUTES):
@@ -264,7 +275,8 @@ def static_file(root: Path, path: str) -> tuple[int, dict[str, str], list[str], 
     if file.is_dir():
         file = file / "index.html"
     if not file.is_file() and "." not in path.rsplit("/", 1)[-1] and path.startswith("/demo/"):
-        file = base / "demo" / "index.html"
+        page = file.with_name(file.name + ".html")  # /demo/about is about.html, else the SPA's page
+        file = page if page.is_file() else base / "demo" / "index.html"
     if not file.is_file():
         return None
     ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
@@ -318,12 +330,14 @@ class LocalGateway(ThreadingHTTPServer):
         functions: Mapping[str, Invoke],
         static_dir: Path | None = None,
         web_dir: Path | None = None,
+        default: Route | None = None,
     ) -> None:
         super().__init__(address, _RequestHandler)
         self.routes = routes
         self.functions = functions
         self.static_dir = static_dir
         self.web_dir = web_dir
+        self.default = default
 
     @property
     def url(self) -> str:
@@ -343,8 +357,8 @@ def make_gateway(
 
     ``static_dir`` also serves ``/ghost.js`` and ``/demo/`` (None: API routes only); ``web_dir``
     (e.g. ``WEB_DIST``) serves the dashboard at ``/`` (None: no dashboard)."""
-    routes = http_routes(template)
-    missing = {r.function_id for r in routes} - set(functions)
+    routes, default = http_routes(template), default_route(template)
+    missing = {r.function_id for r in [*routes, *([default] if default else [])]} - set(functions)
     if missing:
         raise ValueError(f"no handler given for {sorted(missing)}")
-    return LocalGateway((host, port), routes, functions, static_dir, web_dir)
+    return LocalGateway((host, port), routes, functions, static_dir, web_dir, default)

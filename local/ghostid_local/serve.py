@@ -1,9 +1,10 @@
 """``make serve``: DynamoDB Local + tables + stream consumer + HTTP routes, all from template.yaml.
 
 Run as ``python -m ghostid_local.serve``. Environment: ``PORT`` (3000), ``DDB_PORT`` (8000),
-``DDB_ENDPOINT`` (use that DynamoDB instead of starting one). State lives in ``.local/`` of the repo
-(``GHOSTID_LOCAL_STATE`` overrides it): DynamoDB data, stream checkpoints, the on-failure records
-(``dlq.ndjson``) and the demo token.
+``DDB_ENDPOINT`` (use that DynamoDB instead of starting one), ``LOG_FORMAT`` (``json``: the handlers'
+Powertools lines as deployed; otherwise one short line per request and per stream batch). State lives
+in ``.local/`` of the repo (``GHOSTID_LOCAL_STATE`` overrides it): DynamoDB data, stream checkpoints,
+the on-failure records (``dlq.ndjson``), the demo token and the demo user's password.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import boto3
 from ghostid_local import dynamodb_local
 from ghostid_local.cfn_yaml import load_template
-from ghostid_local.gateway import WEB_DIST, LocalGateway, http_routes, make_gateway
+from ghostid_local.gateway import WEB_DIST, LocalGateway, make_gateway
 from ghostid_local.lambda_context import LocalFunction, load_function
 from ghostid_local.streams import StreamPoller, file_sink, stream_sources
 from ghostid_local.tables import create_tables, function_environment, function_ids
@@ -31,6 +33,8 @@ TEMPLATE = REPO_ROOT / "template.yaml"
 STATE_DIR = Path(os.environ.get("GHOSTID_LOCAL_STATE") or REPO_ROOT / ".local")
 os.environ.setdefault("GHOSTID_LOCAL_STATE", str(STATE_DIR))  # local secrets persist there (tables.py)
 DEMO_SITE_ID = 4
+# Template parameters the local stack overrides: it serves plain http, where a Secure cookie is never sent.
+LOCAL_PARAMETERS = {"SecureCookies": "false"}
 
 log = logging.getLogger("ghostid_local.serve")
 
@@ -53,7 +57,10 @@ def combined_environment(
     template: Mapping[str, Any], table_names: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The union of all functions' variables (first definition wins) and each function's own."""
-    per_function = {fid: function_environment(template, fid, table_names) for fid in function_ids(template)}
+    per_function = {
+        fid: function_environment(template, fid, table_names, LOCAL_PARAMETERS)
+        for fid in function_ids(template)
+    }
     union: dict[str, str] = {}
     for fid, env in per_function.items():
         for key, value in env.items():
@@ -76,14 +83,18 @@ def _demo_needed(endpoint: str, sites_table: str) -> bool:
     return "Item" not in client.get_item(TableName=sites_table, Key=key)
 
 
-def seed_demo_once(endpoint: str, table_names: Mapping[str, str], pollers: list[StreamPoller]) -> str | None:
-    """Seed demo site 4 on first start and wait for the rollups; returns the demo cookie token."""
+def seed_demo_once(
+    endpoint: str, table_names: Mapping[str, str], pollers: list[StreamPoller]
+) -> tuple[str | None, str]:
+    """Seed demo site 4 on first start and wait for the rollups; returns the demo cookie token and the
+    demo user's password."""
     from ghostid_local import demo  # imports the ghostid package: only once handlers are loaded
 
     token_file = STATE_DIR / "demo-token"
+    password = demo.ensure_demo_user(STATE_DIR / "demo-password")
     if not _demo_needed(endpoint, table_names["SitesTable"]):
         demo.allow_local_origins()
-        return demo.demo_token(token_file)
+        return demo.demo_token(token_file), password
     log.info("first start: seeding demo site %d with a month of traffic...", DEMO_SITE_ID)
     token = demo.seed_demo(token_file)
     log.info("demo events stored; waiting for the stream consumer to roll them up...")
@@ -92,7 +103,7 @@ def seed_demo_once(endpoint: str, table_names: Mapping[str, str], pollers: list[
             poller.drain(timeout=600)
         except TimeoutError:
             log.warning("rollups are still catching up; numbers will grow for a while")
-    return token
+    return token, password
 
 
 def start_pollers(
@@ -126,13 +137,17 @@ def start_pollers(
     return pollers, threads
 
 
-def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
+def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None, password: str | None) -> str:
     data = STATE_DIR / "dynamodb"
     shown = data.relative_to(REPO_ROOT) if data.is_relative_to(REPO_ROOT) else data
     where = f"{endpoint} (data in {shown}/)" if own_ddb else f"{endpoint} (DDB_ENDPOINT)"
     lines = ["", "Ghost ID Analytics local stack is ready", f"  API:       {api}", f"  DynamoDB:  {where}"]
     lines.append(f"  Dashboard: {api}/   (built from web/ by make web)")
     url = f"'{api}/api/stats?siteId={DEMO_SITE_ID}&timeRange=30d'"
+    if password:
+        from ghostid_local.demo import DEMO_USER
+
+        lines.append(f"  Sign in:   {DEMO_USER} / {password}   (the demo page, or POST /api/auth/login)")
     if token:
         lines.append(f"  Try:       curl -s --cookie 'session={token}' {url}")
     else:
@@ -143,6 +158,30 @@ def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None) -> str:
     )
     lines += ["  Stop:      Ctrl-C", ""]
     return "\n".join(lines)
+
+
+def human_logs() -> None:
+    """The handlers' Powertools logger as short text lines, warnings and errors only: the gateway and the
+    stream poller already print one line per request and per batch (LOG_FORMAT=json keeps it as deployed)."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+    from ghostid.observability import logger
+
+    class Human(LambdaPowertoolsFormatter):
+        def format(self, record: logging.LogRecord) -> str:
+            clock = time.strftime("%H:%M:%S", time.localtime(record.created))
+            text = f"{clock} {record.levelname} {record.getMessage()}"
+            return f"{text}\n{self.formatException(record.exc_info)}" if record.exc_info else text
+
+    logger.registered_handler.setFormatter(Human())
+    logger.setLevel(logging.WARNING)
+
+
+def drop_local_metrics() -> None:
+    """No CloudWatch locally (POWERTOOLS_METRICS_DISABLED): Powertools then keeps every metric unflushed and
+    prints the lot as JSON every 100, so here each flush drops them instead."""
+    from ghostid.observability import metrics
+
+    setattr(metrics.provider, "flush_metrics", lambda raise_on_empty_metrics=False: metrics.clear_metrics())  # noqa: B010
 
 
 def _raise_interrupt(*_: object) -> None:
@@ -179,13 +218,16 @@ def main(argv: list[str] | None = None) -> int:
         union, per_function = combined_environment(template, table_names)
         os.environ.update(union)
         functions = load_functions(template, per_function)
+        drop_local_metrics()
+        if os.environ.get("LOG_FORMAT", "").lower() != "json":
+            human_logs()
         pollers, threads = start_pollers(template, functions, table_names, stop)
-        token = None if args.no_demo else seed_demo_once(endpoint, table_names, pollers)
-        invokers = {r.function_id: functions[r.function_id].invoke for r in http_routes(template)}
+        token, password = (None, None) if args.no_demo else seed_demo_once(endpoint, table_names, pollers)
+        invokers = {fid: f.invoke for fid, f in functions.items()}
         gateway = make_gateway(template, invokers, port=args.port, web_dir=WEB_DIST)
         threads.append(threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True))
         threads[-1].start()
-        print(_banner(gateway.url, endpoint, ddb is not None, token), flush=True)
+        print(_banner(gateway.url, endpoint, ddb is not None, token, password), flush=True)
         stop.wait()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)

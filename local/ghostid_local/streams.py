@@ -47,6 +47,11 @@ Sink = Callable[[dict[str, Any]], None]
 _MISSING = object()
 
 
+def _site_of(record: dict[str, Any]) -> str:
+    """The record's `site_id` attribute, for the one-line batch log ("?" for items without one)."""
+    return str(record["dynamodb"].get("NewImage", {}).get("site_id", {}).get("N", "?"))
+
+
 # ----------------------------------------------------------------------------- template
 
 
@@ -456,6 +461,7 @@ class StreamPoller:
         st.attempts += 1
         error: str | None = None
         failed: list[str] = []
+        started = time.perf_counter()
         try:
             resp = self.invoke({"Records": batch})
             failed = self._failed_items(resp, seqs)
@@ -463,6 +469,17 @@ class StreamPoller:
             error = traceback.format_exc()
             log.warning("%s failed on a batch of %d records:\n%s", self.source.function_id, len(batch), error)
             failed = list(seqs)
+        sites = sorted({_site_of(r) for r in batch})
+        log.info(
+            "stream %s: %d record%s, site%s %s, %.0f ms%s",
+            self.source.function_id,
+            len(batch),
+            "" if len(batch) == 1 else "s",
+            "" if len(sites) == 1 else "s",
+            ",".join(sites),
+            (time.perf_counter() - started) * 1000,
+            f", {len(failed)} failed" if failed else "",
+        )
         if not failed:
             st.cap = 0
             del st.buffer[: len(window)]

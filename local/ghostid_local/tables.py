@@ -80,6 +80,8 @@ def create_tables(client: DynamoDBClient, template: Mapping[str, Any], prefix: s
             with contextlib.suppress(client.exceptions.ResourceInUseException):  # created concurrently
                 client.create_table(**_create_args(name, props))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+        else:
+            _add_missing_indexes(client, name, props)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -89,6 +91,34 @@ def create_tables(client: DynamoDBClient, template: Mapping[str, Any], prefix: s
                     TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
                 )
     return names
+
+
+def _add_missing_indexes(client: DynamoDBClient, name: str, props: Mapping[str, Any]) -> None:
+    """Creates the template's global secondary indexes a table made by an older template lacks (what
+    CloudFormation does on update), so the local state of an earlier `make serve` keeps working."""
+    existing = {
+        ix["IndexName"]
+        for ix in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    wanted = _create_args(name, props).get("GlobalSecondaryIndexes", [])
+    for index in [ix for ix in wanted if ix["IndexName"] not in existing]:
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+
+
+def table_variables(template: Mapping[str, Any]) -> dict[str, str]:
+    """``{VARIABLE: table logical id}`` of every ``*_TABLE: !Ref Table`` a function of the template is
+    given (one variable per table: tests/unit/test_template.py checks the functions agree)."""
+    tables = table_definitions(template)
+    found: dict[str, str] = {}
+    for props in resources_of_type(template, "AWS::Serverless::Function").values():
+        for variable, value in props.get("Environment", {}).get("Variables", {}).items():
+            if isinstance(value, dict) and value.get("Ref") in tables:
+                found.setdefault(variable, value["Ref"])
+    return dict(sorted(found.items()))
 
 
 def resolve_value(

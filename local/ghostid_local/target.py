@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-TABLE_ENV = {
-    "SESSIONS_TABLE": "LoginSessionsTable",
-    "SITES_TABLE": "SitesTable",
-    "EVENTS_TABLE": "EventsTable",
-    "ROLLUPS_TABLE": "RollupsTable",
-}
+from ghostid_local.cfn_yaml import load_template
+from ghostid_local.tables import table_variables
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+# Each table's environment variable, as template.yaml gives it to the functions.
+TABLE_ENV = table_variables(load_template(TEMPLATE))
 LOCAL_REGION = "us-east-1"
 
 

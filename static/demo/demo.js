@@ -5,7 +5,8 @@
   var VIEWS = {
     '/demo/': ['Home', 'Widgets for every workflow', 'Browse the features, check the pricing, then talk to sales.'],
     '/demo/features': ['Features', 'Features', 'Fast widgets, friendly widgets, widgets that scale.'],
-    '/demo/pricing': ['Pricing', 'Pricing', 'Starter $0 · Team $29 · Enterprise: talk to sales.']
+    '/demo/pricing': ['Pricing', 'Pricing', 'Starter $0 · Team $29 · Enterprise: talk to sales.'],
+    '/demo/demo': ['Book a demo', 'Book a demo', 'Thirty minutes with an engineer, on your own data.']
   };
   var $ = function (id) { return document.getElementById(id); };
 
@@ -52,10 +53,9 @@
       $('visit').querySelector('[data-field="' + key + '"]').textContent = visit[key] || '—';
     });
     document.querySelectorAll('.sid').forEach(function (el) { el.textContent = visit.session_id; });
-    var token = tokenValue() || '<token>';
     $('curl').textContent =
-      "curl -s --cookie 'session=" + token + "' '" + location.origin + '/api/session/' + visit.session_id +
-      "?siteId=4'";
+      "curl -s -H 'Authorization: Bearer <a key from: ghostid apikey create --site 4 --name demo>' '" +
+      location.origin + '/api/session/' + visit.session_id + "?siteId=4'";
   }
   window.addEventListener('ghost:response', function (event) {
     var d = event.detail || {};
@@ -64,9 +64,13 @@
     showVisit();
   });
 
-  function tokenValue() {
-    var match = document.cookie.match(/(?:^|; )session=([^;]*)/);
-    return match ? decodeURIComponent(match[1]) : '';
+  // The read API with the session cookie the sign-in sets (HttpOnly: this page never sees the token).
+  var signedIn = false;
+  function showAccount(account) {
+    signedIn = !!account;
+    $('signin-form').hidden = signedIn;
+    $('signed-in').hidden = !signedIn;
+    $('who').textContent = account ? account.user_id : '';
   }
   function load(url, target) {
     fetch(url, { credentials: 'same-origin' })
@@ -75,22 +79,34 @@
       .catch(function (error) { $(target).textContent = String(error); });
   }
   function refresh() {
-    if (!tokenValue() || !window.ghost) return;
+    if (!signedIn || !window.ghost) return;
     load('/api/session/' + encodeURIComponent(ghost.visitor().session_id) + '?siteId=4', 'session-json');
     load('/api/stats?siteId=4&timeRange=24h', 'stats-json');
   }
-  $('token-form').addEventListener('submit', function (event) {
+  $('signin-form').addEventListener('submit', function (event) {
     event.preventDefault();
-    document.cookie = 'session=' + encodeURIComponent($('token').value.trim()) + '; path=/; SameSite=Strict';
-    refresh();
-    showVisit();
+    fetch('/api/auth/login', {
+      method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: $('signin-email').value, password: $('signin-password').value })
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        $('signin-error').textContent = r.ok ? '' : body.error.message;
+        if (r.ok) { showAccount(body); refresh(); }
+      });
+    });
+  });
+  $('signout').addEventListener('click', function () {
+    fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin' }).then(function () {
+      showAccount(null);
+    });
   });
 
   render();
   window.addEventListener('load', function () {
-    $('token').value = tokenValue();
+    fetch('/api/me', { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (account) { showAccount(account); refresh(); });
     showVisit();
-    refresh();
     setInterval(refresh, 3000);
   });
 })();

@@ -116,7 +116,9 @@ ABUSES = [
     Abuse("200 events", raw({"events": [event(event_id=f"e{i}") for i in range(200)]}), BAD),
     Abuse("1,000 events", raw({"events": [event(event_id=f"e{i}") for i in range(1_000)]}), TOO_LARGE),
     Abuse("empty batch", raw({"events": []}), BAD),
-    Abuse("two sites in a batch", raw({"events": [event(), event(site_id=5)]}), BAD),
+    Abuse(
+        "a second site in a batch, unknown", raw({"events": [event(), event(site_id=77)]}), (404, "not_found")
+    ),
     # -- wrong types
     Abuse("site_id true", raw(event(site_id=True)), BAD),
     Abuse("site_id object", raw(event(site_id={"n": 4})), BAD),

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from ghostid_local import cli
+from ghostid_local.gateway import http_routes
 
 from tests.support import reference, traffic
 from tests.support.scenario import NOW, stored_events, stored_items
@@ -112,6 +113,51 @@ def test_every_error_status_over_http(stack: Stack) -> None:
         got_status, body = get(stack, path, cookie)
         assert (got_status, body["error"]["code"]) == (status, code), path
         assert body["error"]["message"]
+
+
+def test_every_answer_is_in_the_envelope(stack: Stack, cfn_template: dict[str, Any]) -> None:
+    """Undeclared methods (405 with `Allow`, from the API's own route list, as the deployed `$default`
+    function answers them), unknown routes and parameters, the collector's errors (with its CORS headers)."""
+    token = setup_site()
+    methods: dict[str, set[str]] = {}
+    for route in http_routes(cfn_template):
+        methods.setdefault(route.path, set()).add(route.method)
+    for path, declared in methods.items():
+        url = path.replace("{id}", "gs_1") + "?siteId=4"
+        for method in sorted(
+            {"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE", "OPTIONS", "HEAD"} - declared
+        ):
+            reply = stack.request(method, url, headers=[("Cookie", f"session={token}")])
+            assert reply.status == 405, (method, path)
+            assert reply.headers["allow"] == ", ".join(sorted(declared)), (method, path)
+            if method != "HEAD":
+                assert reply.code == "method_not_allowed"
+    unknown = stack.request("PROPFIND", "/api/nothing-here")
+    assert (unknown.status, unknown.body) == (
+        404,
+        {"error": {"code": "not_found", "message": "No such route: see the API reference in the README."}},
+    )
+    for path in ("/api/stats?siteId=4&from=2026-11-01&to=2026-11-15", "/api/stats?siteId=4&format=csv"):
+        status, body = get(stack, path, token)
+        assert (status, body["error"]["code"]) == (400, "invalid_parameter")
+        assert "Unknown parameter" in body["error"]["message"], path
+    origin = [("Origin", "https://example.com"), ("Content-Type", "application/json")]
+    refused = stack.request("POST", "/api/track?siteId=4&debug=1", headers=origin, body=b"{}")
+    assert (refused.status, refused.code) == (400, "invalid_parameter")
+    assert "Unknown parameter debug" in refused.body["error"]["message"]
+    assert refused.headers["access-control-allow-origin"] == "https://example.com"  # a page can read why
+    foreign = stack.request(
+        "POST",
+        "/api/track",
+        headers=[("Origin", "https://evil.example"), origin[1]],
+        body=json.dumps(
+            {"site_id": 4, "ghost_vid": "v", "session_id": "s", "type": "pageview", "page": "/"}
+        ).encode(),
+    )
+    assert (foreign.status, foreign.headers["access-control-allow-origin"]) == (403, "https://evil.example")
+    bare = stack.request("OPTIONS", "/api/track")  # no Origin: not a CORS preflight
+    assert (bare.status, bare.headers["allow"], bare.raw) == (204, "OPTIONS, POST", b"")
+    assert "access-control-allow-origin" not in bare.headers
 
 
 def test_new_events_show_up_in_stats(stack: Stack, tmp_path: Path) -> None:

@@ -1,174 +1,185 @@
-"""Schemathesis against the local stack over HTTP: every route of docs/openapi.yaml, with a valid
-cookie and without, data that fits the spec and data that does not.
+"""`st run docs/openapi.yaml --checks all` against the local stack, as anyone would run it.
 
-The gateway runs the real handlers on DynamoDB Local with a seeded site, traffic and folded rollups.
-Every response must be no 5xx, a documented status, the documented content type and a body that
-matches the documented schema. `FUZZ_SEED` replays a run; `FUZZ_REQUESTS` asks for more requests.
+The real schemathesis command line, on the local gateway with the real handlers on DynamoDB Local,
+a member's site with folded traffic and another site. Schemathesis finds the operations in the spec
+itself (a route added to the spec is fuzzed without touching this file) and runs every phase it has
+(examples, coverage, fuzzing, stateful) with every check it has: no 5xx, documented statuses, content
+types, headers and bodies, schema-valid data accepted and invalid data refused, undeclared methods
+answered 405 with `Allow`, missing required headers refused, credentials not ignored.
+
+Runs: anonymous, with a member's session cookie and with an API key of the member's site; and, with
+the cookie and the key, the read routes (GETs) again pinned to the member's site and one of its
+sessions, so that 200s and their bodies are checked too. Each credentialed run has a credential of its
+own (the rate limit counts per credential). And the collector pinned to a registered site and its
+origin (202s). `FUZZ_SEED` replays a run; `FUZZ_EXAMPLES` asks for more examples per operation (5).
 """
 
 from __future__ import annotations
 
-import math
+import json
 import os
 import random
+import subprocess
+import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from functools import partial
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hypothesis
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.result import Ok
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+import yaml
+from ghostid.logic import apikeys
 
 from tests.support import figures, traffic
-from tests.support.scenario import NOW, import_traffic, stored_events, stored_items
+from tests.support.scenario import NOW, NOW_MS, import_traffic, stored_items
 from tests.support.stack import Stack, local_stack, member_session
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "docs/openapi.yaml"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-MIN_REQUESTS = 1000
-TARGET = max(MIN_REQUESTS, int(os.environ.get("FUZZ_REQUESTS", "1200")))
-TIME_BUDGET_S = 90 * TARGET / 1200  # about 30 s for the default 1,200 requests here
-OWN_SITE = 4
-OWN_ORIGIN = f"https://site{OWN_SITE}.example.com"  # the domain member_session registers
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+OWN_SITE, OTHER_SITE = 4, 9
+USER = "jane@example.com"
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    credential: str | None  # None, "cookie" or "api key"
+    # "reads": the GET routes pinned to the member's site and one of its sessions (200s and their
+    # bodies get checked); "collector": POST /api/track pinned to a registered site and its origin (202s)
+    pinned: str | None = None
+
+
+RUNS = [
+    Run("anonymous", None),
+    Run("cookie", "cookie"),
+    Run("api key", "api key"),
+    Run("cookie, own site", "cookie", pinned="reads"),
+    Run("api key, own site", "api key", pinned="reads"),
+    Run("collector, registered site", None, pinned="collector"),
+]
+PINNED_EXAMPLES = 5 * EXAMPLES  # pinned runs skip the coverage phase (the full runs had it) and fuzz more
+
+
+@dataclass
+class Seeded:
+    stack: Stack
+    session_ids: list[str]
+    statuses: Counter[tuple[str, int]]  # (route key, status) of every request the handlers answered
 
 
 @pytest.fixture
 def seeded(
     local_aws_env: dict[str, str], cfn_template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Stack, list[str], str]]:
-    """Site 4 (our member) and site 9 (someone else's), both with folded traffic."""
+) -> Iterator[Seeded]:
+    """Site 4 (our member's) and site 9 (someone else's), both with folded traffic."""
     with local_stack(local_aws_env, cfn_template, monkeypatch) as stack:
-        token = member_session(4, "jane@example.com")
-        member_session(9, "other@example.com")
-        import_traffic(traffic.generate(NOW, seed=41, visitors=10), site=4)
-        import_traffic(traffic.generate(NOW, seed=42, visitors=3), site=9)
+        member_session(OWN_SITE, USER)
+        member_session(OTHER_SITE, "other@example.com")
+        import_traffic(traffic.generate(NOW, seed=41, visitors=10), site=OWN_SITE)
+        import_traffic(traffic.generate(NOW, seed=42, visitors=3), site=OTHER_SITE)
         stack.poller.drain(timeout=120)
         assert stack.dead_letters == []
-        session_ids = sorted(
-            {e["session_id"] for e in stored_events(stored_items(stack.tables["EventsTable"]))}
-        )
-        yield stack, session_ids, token
+        items = stored_items(stack.tables["EventsTable"])
+        session_ids = sorted({i["session_id"]["S"] for i in items if i["pk"]["S"].startswith(f"{OWN_SITE}#")})
+        statuses: Counter[tuple[str, int]] = Counter()
+        stack.gateway.functions = {
+            fid: _counted(invoke, statuses) for fid, invoke in stack.gateway.functions.items()
+        }
+        yield Seeded(stack, session_ids, statuses)
 
 
-def _plans(
-    operations: list[schemathesis.APIOperation[Any, Any, Any, Any]], token: str, session_ids: list[str]
-) -> list[tuple[str, Any, str | None]]:
-    """(name, strategy, cookie) for each operation, with data that fits the spec and data that does not:
-    anonymous and with a member's cookie; for the read routes also pinned to the member's own site and
-    to its existing sessions; for the collector also pinned to a registered site and its origin."""
-    plans: list[tuple[str, Any, str | None]] = []
-    for operation in operations:
-        names = {p.name for p in operation.query} | {p.name for p in operation.path_parameters}
-        authenticated = bool(operation.definition.raw.get("security", [{}]))
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            label = f"{operation.label} {mode.value}"
-            plans.append((f"{label} anonymous", operation.as_strategy(generation_mode=mode), None))
-            plans.append((f"{label} any site", operation.as_strategy(generation_mode=mode), token))
-            if authenticated and "siteId" in names:
-                own = operation.as_strategy(generation_mode=mode, query={"siteId": OWN_SITE})
-                plans.append((f"{label} own site", own, token))
-            if not authenticated:
-                own = operation.as_strategy(generation_mode=mode).map(_registered_site)
-                plans.append((f"{label} registered site", own, None))
-        if "siteId" in names and "id" in names:
-            existing = st.sampled_from(session_ids).flatmap(partial(_own_session, operation))
-            plans.append((f"{operation.label} positive own sessions", existing, token))
-    return plans
+def _counted(invoke: Callable[[dict[str, Any]], Any], statuses: Counter[tuple[str, int]]) -> Any:
+    def counted(event: dict[str, Any]) -> Any:
+        result = invoke(event)
+        statuses[(event["routeKey"], int(result["statusCode"]))] += 1
+        return result
+
+    return counted
 
 
-def _own_session(operation: schemathesis.APIOperation[Any, Any, Any, Any], session_id: str) -> Any:
-    return operation.as_strategy(path_parameters={"id": session_id}, query={"siteId": OWN_SITE})
+def _headers(run: Run) -> list[str]:
+    if run.credential == "cookie":
+        return ["-H", f"Cookie: session={member_session(OWN_SITE, USER)}"]
+    if run.credential == "api key":
+        key = apikeys.create_key(OWN_SITE, f"fuzz-{random.randrange(10**9)}", NOW_MS)
+        return ["-H", f"Authorization: Bearer {key}"]
+    return []
 
 
-def _registered_site(case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
-    """The collector's case aimed at the registered site: its site id in the events, the URL and Origin."""
-    body = case.body
-    events = body.get("events") if isinstance(body, dict) else None
-    for event in events if isinstance(events, list) else [body]:
-        if isinstance(event, dict) and "site_id" in event:
-            event["site_id"] = OWN_SITE
-    if case.query and "siteId" in case.query:
-        case.query["siteId"] = OWN_SITE
-    if case.headers and "Origin" in case.headers:
-        case.headers["Origin"] = OWN_ORIGIN
-    return case
+def st_run(url: str, run: Run, seed: int, session_id: str, folder: Path) -> tuple[dict[str, Any], str]:
+    """One `st run ... --checks all`; its JSON report and its console output."""
+    folder.mkdir(parents=True, exist_ok=True)
+    report = folder / "report.json"
+    options = ["--max-examples", str(EXAMPLES)]
+    if run.pinned:
+        pins = folder / "schemathesis.toml"
+        pins.write_text(_pins(run.pinned, url, session_id))
+        options = ["--max-examples", str(PINNED_EXAMPLES), "--phases", "examples,fuzzing"]
+        options += ["--include-method", "GET"] if run.pinned == "reads" else _collector()
+    command = [sys.executable, "-m", "schemathesis.cli"]
+    command += ["--config-file", str(folder / "schemathesis.toml")] if run.pinned else []
+    command += ["run", str(SPEC), "--checks", "all", "--url", url, "--seed", str(seed), "--no-color"]
+    command += ["--report", "json", "--report-json-path", str(report), *options, *_headers(run)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=folder, check=False)
+    return json.loads(report.read_text()), done.stdout + done.stderr
 
 
-def _fuzzer(
-    url: str, strategy: Any, cookie: str | None, examples: int, seed: int, statuses: Counter[tuple[str, int]]
-) -> Any:
-    """A hypothesis test that sends `examples` generated requests and runs the spec's checks on each."""
-    cookies = {"session": cookie} if cookie else None
-
-    @hypothesis.seed(seed)
-    @hypothesis.settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+def _pins(pinned: str, url: str, session_id: str) -> str:
+    """Schemathesis' config: fixed parameters, and the site id offered for every event of a body."""
+    if pinned == "reads":
+        return f'[parameters]\n"query.siteId" = {OWN_SITE}\n"path.id" = {json.dumps(session_id)}\n'
+    return (
+        f"[dictionaries.sites]\nvalues = [{OWN_SITE}]\n\n[parameters]\n"
+        f'"query.siteId" = {OWN_SITE}\n"header.Origin" = {json.dumps(url)}\n'
+        '"body.site_id" = { dictionary = "sites" }\n"body.events[*].site_id" = { dictionary = "sites" }\n'
     )
-    @hypothesis.given(case=strategy)
-    def fuzz(case: schemathesis.Case[Any]) -> None:
-        # A fresh connection each time (the local gateway is slow with keep-alive).
-        response = case.call(base_url=url, cookies=cookies)
-        statuses[(case.operation.label, response.status_code)] += 1
-        case.validate_response(response, checks=CHECKS)
-
-    return fuzz
 
 
-def test_fuzz_every_route_with_and_without_cookie(
-    seeded: tuple[Stack, list[str], str], record_property: Any, capsys: pytest.CaptureFixture[str]
+def _collector() -> list[str]:
+    return ["--include-path", "/api/track", "--include-method", "POST"]
+
+
+def spec_operations() -> set[str]:
+    spec = yaml.safe_load(SPEC.read_text())
+    methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+    return {f"{m.upper()} {path}" for path, item in spec["paths"].items() for m in item if m in methods}
+
+
+def read_operations() -> set[str]:
+    return {operation for operation in spec_operations() if operation.startswith("GET ")}
+
+
+def test_st_run_checks_all_with_and_without_credentials(
+    seeded: Seeded, tmp_path: Path, record_property: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack, session_ids, token = seeded
-    seed = int(os.environ.get("FUZZ_SEED") or random.randrange(2**32))
-    schema = schemathesis.openapi.from_path(str(SPEC))
-    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    plans = _plans(operations, token, session_ids)
-    per_plan = math.ceil(TARGET / len(plans))
-    statuses: Counter[tuple[str, int]] = Counter()
-    started = time.monotonic()
-
-    for name, strategy, cookie in plans:
-        fuzz = _fuzzer(stack.url, strategy, cookie, per_plan, seed, statuses)
-        try:
-            fuzz()
-        except Exception as error:
-            error.add_note(f"replay with FUZZ_SEED={seed} ({name})")
-            raise
-
-    elapsed = time.monotonic() - started
-    requests_made = sum(statuses.values())
-    figures.record("requests fuzzed", requests_made)
-    record_property("fuzz_requests", requests_made)
+    seed = int(os.environ.get("FUZZ_SEED") or random.randrange(2**31))
     record_property("fuzz_seed", seed)
+    generated, problems, started = 0, [], time.monotonic()
+    for n, run in enumerate(RUNS):
+        report, output = st_run(seeded.stack.url, run, seed, seeded.session_ids[0], tmp_path / f"run{n}")
+        generated += report["test_cases"]["generated"]
+        tested = report["operations"]["tested"]
+        expected = {None: len(spec_operations()), "reads": len(read_operations()), "collector": 1}[run.pinned]
+        if report["exit_code"] != 0 or report["failures"] or report["errors"] or tested != expected:
+            problems.append(f"--- {run.name}: replay with FUZZ_SEED={seed}\n{output[-6000:]}")
+    elapsed = time.monotonic() - started
+    figures.record("requests fuzzed", generated)
+    record_property("fuzz_requests", generated)
     with capsys.disabled():
         print(
-            f"\nfuzz: {requests_made} requests in {elapsed:.1f}s over {len(plans)} plans (FUZZ_SEED={seed})"
+            f"\nst run --checks all: {generated} cases in {elapsed:.0f}s, {len(RUNS)} runs, FUZZ_SEED={seed}"
         )
-        for (label, status), count in sorted(statuses.items()):
-            print(f"  {label:<28} {status}  x{count}")
-    assert requests_made >= MIN_REQUESTS
-    assert elapsed < TIME_BUDGET_S
-    assert not any(status >= 500 for _, status in statuses)
-    # The fuzzer got past each check: anonymous, refused, invalid and served requests all happened.
-    for label in ("GET /api/stats", "GET /api/session/{id}"):
-        assert {status for lab, status in statuses if lab == label} >= {200, 400, 401, 403}, label
-    assert statuses[("GET /api/session/{id}", 404)] > 0
+        for (route, status), count in sorted(seeded.statuses.items()):
+            print(f"  {route:<28} {status}  x{count}")
+    assert problems == [], "\n".join(problems)
+    assert not any(status >= 500 for _, status in seeded.statuses)
+    # Every run got past each check of the read routes: refused, invalid and served requests happened.
+    for route in ("GET /api/stats", "GET /api/session/{id}"):
+        assert {s for r, s in seeded.statuses if r == route} >= {200, 400, 401, 403}, route
+    assert {s for r, s in seeded.statuses if r == "$default"} >= {404, 405}
+    assert seeded.statuses[("POST /api/track", 202)] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import os
@@ -15,7 +16,13 @@ import pytest
 from ghostid_local.gateway import LocalGateway, http_routes, make_gateway, match_route
 from ghostid_local.lambda_context import load_function
 from ghostid_local.streams import StreamPoller, StreamSource, matches_pattern, stream_sources
-from ghostid_local.tables import create_tables, function_environment, resolve_value, table_definitions
+from ghostid_local.tables import (
+    create_tables,
+    function_environment,
+    function_ids,
+    resolve_value,
+    table_definitions,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +34,9 @@ def test_tables_match_template(
     ddb_client: Any, cfn_template: dict[str, Any], local_tables: dict[str, str]
 ) -> None:
     defs = table_definitions(cfn_template)
-    assert (
-        set(local_tables) == set(defs) == {"LoginSessionsTable", "SitesTable", "EventsTable", "RollupsTable"}
+    assert set(local_tables) == set(defs)
+    assert {"LoginSessionsTable", "SitesTable", "UsersTable", "ApiKeysTable", "SignInAttemptsTable"} <= set(
+        defs
     )
     for lid, props in defs.items():
         assert local_tables[lid].endswith(lid)
@@ -38,6 +46,8 @@ def test_tables_match_template(
             props["AttributeDefinitions"], key=str
         )
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        indexes = {ix["IndexName"]: ix["KeySchema"] for ix in table.get("GlobalSecondaryIndexes", [])}
+        assert indexes == {ix["IndexName"]: ix["KeySchema"] for ix in props.get("GlobalSecondaryIndexes", [])}
         stream = props.get("StreamSpecification")
         if stream:
             assert table["StreamSpecification"] == {"StreamEnabled": True, **stream}
@@ -58,6 +68,27 @@ def test_create_tables_is_idempotent(
     ddb_client.put_item(TableName=local_tables["SitesTable"], Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
     assert create_tables(ddb_client, cfn_template, prefix=prefix) == local_tables
     assert ddb_client.scan(TableName=local_tables["SitesTable"])["Count"] == 1
+
+
+def test_an_index_the_template_added_is_created_on_an_existing_table(
+    ddb_client: Any, cfn_template: dict[str, Any], local_tables: dict[str, str]
+) -> None:
+    """A local state made by an older template gets the new index, as CloudFormation would add it."""
+    prefix = local_tables["SitesTable"].removesuffix("SitesTable")
+    older = copy.deepcopy(cfn_template)
+    props = older["Resources"]["SitesTable"]["Properties"]
+    name = prefix + "OldSitesTable"
+    keys = [a for a in props["AttributeDefinitions"] if a["AttributeName"] in ("pk", "sk")]
+    without_index = {**props, "AttributeDefinitions": keys}
+    without_index.pop("GlobalSecondaryIndexes")
+    older["Resources"] = {"OldSitesTable": {**older["Resources"]["SitesTable"], "Properties": without_index}}
+    create_tables(ddb_client, older, prefix=prefix)
+    assert "GlobalSecondaryIndexes" not in ddb_client.describe_table(TableName=name)["Table"]
+    newer = {"Resources": {"OldSitesTable": cfn_template["Resources"]["SitesTable"]}}
+    create_tables(ddb_client, newer, prefix=prefix)
+    indexes = ddb_client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert [ix["IndexName"] for ix in indexes] == ["ByMember"]
+    ddb_client.delete_table(TableName=name)
 
 
 def test_function_environment_resolves_tables_and_parameters(cfn_template: dict[str, Any]) -> None:
@@ -389,13 +420,13 @@ def echo(name: str) -> Callable[[dict[str, Any]], Any]:
     return handler
 
 
+def every_api_function(template: dict[str, Any], make: Callable[[str], Any]) -> dict[str, Any]:
+    return {fid: make(fid) for fid in function_ids(template)}
+
+
 @pytest.fixture
 def gateway(cfn_template: dict[str, Any]) -> Iterator[LocalGateway]:
-    server = make_gateway(
-        cfn_template,
-        {"StatsFunction": echo("stats"), "SessionFunction": echo("session"), "TrackFunction": echo("track")},
-        port=0,
-    )
+    server = make_gateway(cfn_template, every_api_function(cfn_template, echo), port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -427,7 +458,7 @@ def test_gateway_builds_payload_v2_events(gateway: LocalGateway) -> None:
         {"Cookie": "session=abc; theme=dark", "CloudFront-Viewer-Country": "US", "User-Agent": "t/1"},
     )
     assert status == 200
-    assert headers["X-Fn"] == "stats"
+    assert headers["X-Fn"] == "StatsFunction"
     assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
     event = json.loads(body)
     assert event["version"] == "2.0"
@@ -455,7 +486,7 @@ def test_gateway_builds_payload_v2_events(gateway: LocalGateway) -> None:
 
 def test_gateway_path_parameters(gateway: LocalGateway) -> None:
     status, headers, body = request(gateway, "GET", "/api/session/gs_1%20x?siteId=4")
-    assert status == 200 and headers["X-Fn"] == "session"
+    assert status == 200 and headers["X-Fn"] == "SessionFunction"
     event = json.loads(body)
     assert event["routeKey"] == "GET /api/session/{id}"
     assert event["pathParameters"] == {"id": "gs_1 x"}
@@ -464,13 +495,41 @@ def test_gateway_path_parameters(gateway: LocalGateway) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/nope"), ("POST", "/api/stats"), ("GET", "/api/session/a/b"), ("GET", "/api/session/")],
+    [
+        ("GET", "/nope"),
+        ("POST", "/api/stats"),
+        ("GET", "/api/session/a/b"),
+        ("GET", "/api/session/"),
+        ("TRACE", "/api/stats"),
+        ("PROPFIND", "/api/track"),
+        ("DELETE", "/api/me"),
+    ],
 )
-def test_gateway_unknown_routes_are_404(gateway: LocalGateway, method: str, path: str) -> None:
+def test_gateway_sends_what_matches_no_route_to_default(
+    gateway: LocalGateway, method: str, path: str
+) -> None:
+    """As API Gateway does: the `$default` route's function (the template's event without a path)
+    gets every request no route matches, whatever its method, and answers it (404 or 405)."""
     status, headers, body = request(gateway, method, path, body=b"{}" if method == "POST" else None)
-    assert status == 404
-    assert headers["Content-Type"] == "application/json"
-    assert json.loads(body)["error"]["code"] == "not_found"
+    assert (status, headers["X-Fn"]) == (200, "StatsFunction")
+    event = json.loads(body)
+    assert (event["routeKey"], event["requestContext"]["routeKey"]) == ("$default", "$default")
+    assert (event["rawPath"], event["requestContext"]["http"]["method"]) == (path, method)
+    assert "pathParameters" not in event
+
+
+def test_without_a_default_route_api_gateway_answers_itself(cfn_template: dict[str, Any]) -> None:
+    template = copy.deepcopy(cfn_template)
+    template["Resources"]["StatsFunction"]["Properties"]["Events"].pop("UnknownRoutes")
+    server = make_gateway(template, every_api_function(template, echo), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, _, body = request(server, "GET", "/nope")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (status, json.loads(body)) == (404, {"message": "Not Found"})
 
 
 def test_gateway_response_mapping(cfn_template: dict[str, Any]) -> None:
@@ -484,8 +543,7 @@ def test_gateway_response_mapping(cfn_template: dict[str, Any]) -> None:
         raise RuntimeError("boom")
 
     for fn, expected in ((binary, (201, b"hi")), (bare, (200, b'{"ok": true}')), (broken, (500, None))):
-        functions = {"StatsFunction": fn, "SessionFunction": fn, "TrackFunction": fn}
-        server = make_gateway(cfn_template, functions, port=0)
+        server = make_gateway(cfn_template, every_api_function(cfn_template, lambda _: fn), port=0)  # noqa: B023
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -532,9 +590,7 @@ def test_gateway_body_encoding(cfn_template: dict[str, Any]) -> None:
 
     template = json.loads(json.dumps(cfn_template))
     template["Resources"]["StatsFunction"]["Properties"]["Events"]["GetStats"]["Properties"]["Method"] = "ANY"
-    server = make_gateway(
-        template, {"StatsFunction": keep, "SessionFunction": keep, "TrackFunction": keep}, port=0
-    )
+    server = make_gateway(template, every_api_function(template, lambda _: keep), port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

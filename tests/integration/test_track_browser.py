@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from ghostid import timeutil
 from ghostid.dal import sites as sites_dal
+from ghostid.logic import users
 from ghostid.models.sites import Site
 from ghostid_local.demo import DEMO_DOMAIN, DEMO_LOCAL_ORIGINS
 
@@ -42,6 +43,7 @@ DESKTOP_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 USER = "demo@ghostid.local"
+PASSWORD = "correct horse battery staple"
 
 
 def _unavailable(reason: str) -> None:
@@ -89,6 +91,7 @@ def tracked(page: Page, action: Callable[[], Any]) -> Any:
 
 def test_a_visit_in_a_real_browser_is_its_session_timeline_and_stats(browser: Browser, stack: Stack) -> None:
     token = member_session(4, USER)
+    users.create_user(USER, PASSWORD, timeutil.now_ms())
     context = browser.new_context(
         user_agent=DESKTOP_CHROME,
         extra_http_headers={"CloudFront-Viewer-Country": "CA", "CloudFront-Viewer-City": "Toronto"},
@@ -125,23 +128,26 @@ def test_a_visit_in_a_real_browser_is_its_session_timeline_and_stats(browser: Br
     assert session["identified_user_id"] == "jane@acme.test"
     assert (session["country"], session["city"]) == ("Canada", "Toronto")
     assert (session["device_type"], session["browser"], session["os"]) == ("desktop", "Chrome", "Linux")
+    # The demo is served under /demo/ and reports the fictional site's own paths (data-base="/demo").
     assert [(t["type"], t["event_name"], t["page"]) for t in session["timeline"]] == [
-        ("pageview", "", "/demo/"),
-        ("pageview", "", "/demo/features"),
-        ("pageview", "", "/demo/pricing"),
-        ("pageview", "", "/demo/features"),
-        ("custom_event", "cta_clicked", "/demo/features"),
-        ("custom_event", "identify", "/demo/features"),
-        ("pageview", "", "/demo/about.html"),
+        ("pageview", "", "/"),
+        ("pageview", "", "/features"),
+        ("pageview", "", "/pricing"),
+        ("pageview", "", "/features"),
+        ("custom_event", "cta_clicked", "/features"),
+        ("custom_event", "identify", "/features"),
+        ("pageview", "", "/about"),
     ]
     titles = [t["page_title"] for t in session["timeline"] if t["type"] == "pageview"]
     names = ("Home", "Features", "Pricing", "Features", "About")
     assert titles == [f"{name} · Ghost ID demo" for name in names]
     assert session["timeline"][4]["props"] == {"section": "/demo/features"}
-    assert session["pages"] == ["/demo/", "/demo/features", "/demo/pricing", "/demo/about.html"]
-    assert (session["entry_page"], session["exit_page"]) == ("/demo/", "/demo/about.html")
+    assert session["pages"] == ["/", "/features", "/pricing", "/about"]
+    assert (session["entry_page"], session["exit_page"]) == ("/", "/about")
 
     stats = stack.get("/api/stats?siteId=4&timeRange=24h", cookie).body
+    # A hot lead as scoring really works: /pricing (10), two custom events (5 + 5) and identifying (20);
+    # the home, features and about pages score nothing.
     assert stats["overview"] == {
         "unique_visitors": 1,
         "sessions": 1,
@@ -150,18 +156,31 @@ def test_a_visit_in_a_real_browser_is_its_session_timeline_and_stats(browser: Br
         "identified_visitors": 1,
         "hot_leads": 1,
     }
-    assert stats["top_pages"][0] == {"page": "/demo/features", "views": 2}
+    assert stats["top_pages"][0] == {"page": "/features", "views": 2}
     assert stats["countries"] == [{"country": "Canada", "visitors": 1}]
 
-    # The demo page's own panel reads the same session back with the pasted token.
+    # The demo page's own panel: sign in (the HttpOnly cookie), read this session back, sign out.
     tracked(page, lambda: page.goto(stack.url + "/demo/"))
-    page.fill("#token", token)
-    page.click("#token-form button")
+    page.fill("#signin-password", "not the password")
+    page.click("#signin-form button")
+    page.wait_for_function("document.getElementById('signin-error').textContent.includes('Wrong')")
+    page.fill("#signin-email", USER)
+    page.fill("#signin-password", PASSWORD)
+    page.click("#signin-form button")
     page.wait_for_function(
         "id => document.getElementById('session-json').textContent.includes(id)",
         arg=visitor["session_id"],
         timeout=15_000,
     )
+    assert page.inner_text("#who") == USER
+    assert page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
+    page.click("#signout")
+    page.wait_for_selector("#signin-form", state="visible")
+    with page.expect_response(lambda response: response.url.endswith("/api/me")) as me:
+        page.reload()
+    assert me.value.status == 401  # signed out for the API too, not only on the page
+    assert page.is_hidden("#signed-in")
+    assert errors == []
     context.close()
 
 

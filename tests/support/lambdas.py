@@ -35,10 +35,12 @@ def http_event(
     cookies: list[str] | None = None,
     path_id: str | None = None,
     path: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An event from `events/<file>` with its query, cookies and path parameters replaced (`path_id` is
-    the `{id}` of `/api/session/{id}`; `path` fills any route's parameters, percent-encoded in the path)."""
+    """An event from `events/<file>` with its query, cookies and path parameters replaced, headers added
+    (`path_id` is the `{id}` of `/api/session/{id}`; `path` fills any route's parameters, percent-encoded)."""
     event = copy.deepcopy(event_file(file))
+    event["headers"].update(headers or {})
     if query is not None:
         event["queryStringParameters"] = query or None
         event["rawQueryString"] = urlencode(query)

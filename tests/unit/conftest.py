@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from ghostid import settings
-    from ghostid.dal import client
+    from ghostid.dal import client, usage
     from ghostid.logic import consumer
 
     for variable in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL"):
@@ -30,6 +30,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     settings.clear_cache()
     client.dynamodb.cache_clear()
     consumer.clear_config_cache()  # fresh tables: no site settings cached from an earlier test
+    usage.forget_windows()  # nor rate-limit windows of credentials of the same name
     with mock_aws():
         create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
         yield

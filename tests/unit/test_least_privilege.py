@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from ghostid import timeutil
 from ghostid.dal import auth as auth_dal
 from ghostid.dal import client
 from ghostid.dal import sites as sites_dal
-from ghostid.logic import auth
+from ghostid.dal import users as users_dal
+from ghostid.logic import apikeys, auth
+from ghostid.models.credentials import User
 from ghostid.models.sites import LoginSession, Site
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 TOKEN = "demo-token-not-secret"
 USER = "jane@example.com"
+PASSWORD = "correct horse battery staple"
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -46,12 +50,11 @@ TRANSACT_ACTIONS = {
     "Get": "GetItem",
 }
 
-Grants = set[tuple[str, str]]  # (table logical id, with INDEXES for its indexes; "dynamodb:Action")
-INDEXES = "/index"
+Grants = set[tuple[str, str]]  # (table logical id, or `<table>/index/<name>`; "dynamodb:Action")
 
 
 def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(table, IAM action) pairs IAM evaluates for one DynamoDB API call."""
+    """(table, IAM action) pairs IAM evaluates for one DynamoDB call (an index: `<table>/index/<name>`)."""
     if operation in ("TransactWriteItems", "TransactGetItems"):
         for entry in params["TransactItems"]:
             ((kind, body),) = entry.items()
@@ -59,8 +62,8 @@ def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, s
     elif operation in ("BatchGetItem", "BatchWriteItem"):
         for table in params["RequestItems"]:
             yield table, f"dynamodb:{operation}"
-    elif "IndexName" in params:  # IAM checks the index's ARN (`<table>/index/<name>`), not the table's
-        yield f"{params['TableName']}{INDEXES}", f"dynamodb:{operation}"
+    elif "IndexName" in params:
+        yield f"{params['TableName']}/index/{params['IndexName']}", f"dynamodb:{operation}"
     else:
         yield params["TableName"], f"dynamodb:{operation}"
 
@@ -95,29 +98,22 @@ def granted(function: str) -> Grants:
                 statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             )
             for target in targets:
-                table, suffix = _table_of(target)
+                if "Fn::Sub" in target:  # an index: "${Table.Arn}/index/Name"
+                    match = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/(\w+)", target["Fn::Sub"])
+                    assert match, target
+                    table, index = match.groups()
+                    resource = f"{table}/index/{index}"
+                else:
+                    table = resource = target["Fn::GetAtt"][0]
                 if resources[table]["Type"] != "AWS::DynamoDB::Table":
                     continue
-                grants |= {(table + suffix, action) for action in actions if action.startswith("dynamodb:")}
+                grants |= {(resource, action) for action in actions if action.startswith("dynamodb:")}
     return grants
 
 
-def _table_of(target: dict[str, Any]) -> tuple[str, str]:
-    """The logical id a resource names, and `/index` for `!Sub "${Table.Arn}/index/*"` (its indexes)."""
-    if "Fn::Sub" in target:
-        found = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", target["Fn::Sub"])
-        assert found, target
-        return found.group(1), INDEXES
-    return target["Fn::GetAtt"][0], ""
-
-
-def http_functions() -> dict[str, str]:
-    """Logical id -> code folder of every function behind an HttpApi route, plus the stream consumer."""
-    found = {}
-    for logical_id, resource in TEMPLATE["Resources"].items():
-        if resource["Type"] == "AWS::Serverless::Function":
-            found[logical_id] = resource["Properties"]["CodeUri"].strip("/").rsplit("/", 1)[-1]
-    return found
+def template_functions() -> dict[str, str]:
+    """Logical id -> code folder of every function of the template."""
+    return {fid: folder for folder, fid in lambdas.FUNCTIONS.items()}
 
 
 @pytest.fixture
@@ -154,7 +150,8 @@ def run_rollup(recorder: Recorder) -> None:
 
 
 def run_reads(recorder: Recorder) -> None:
-    """Served, unknown cookie, non-member, missing session, for both read functions."""
+    """Served with a cookie and with an API key, unknown credentials, a non-member, another site's key,
+    a missing session, for both read functions."""
     for time_range in ("24h", "7d", "30d"):
         event = lambdas.http_event("stats_get.json", query={"siteId": "4", "timeRange": time_range})
         assert recorder.invoke("StatsFunction", "stats", event)["statusCode"] == 200
@@ -162,13 +159,50 @@ def run_reads(recorder: Recorder) -> None:
     for session_id in [*sessions[:5], "gs_missing"]:
         event = lambdas.http_event("session_get.json", query={"siteId": "4"}, path_id=session_id)
         assert recorder.invoke("SessionFunction", "session", event)["statusCode"] in (200, 404)
-    for cookies, site in ((["session=unknown-token-but-well-formed-123"], "4"), (None, "5")):
+    key = apikeys.create_key(4, "reads", NOW_MS)
+    for headers, cookies, site in (
+        ({}, ["session=unknown-token-but-well-formed-123"], "4"),
+        ({}, None, "5"),
+        ({"authorization": f"Bearer {key}"}, None, "4"),
+        ({"authorization": f"Bearer {key}"}, None, "5"),
+        ({"authorization": "Bearer gk_unknown-but-well-formed-key"}, None, "4"),
+    ):
         for name, function, file in (
             ("stats", "StatsFunction", "stats_get.json"),
             ("session", "SessionFunction", "session_get.json"),
         ):
-            event = lambdas.http_event(file, query={"siteId": site}, cookies=cookies)
-            assert recorder.invoke(function, name, event)["statusCode"] in (401, 403)
+            event = lambdas.http_event(file, query={"siteId": site}, cookies=cookies, headers=headers)
+            assert recorder.invoke(function, name, event)["statusCode"] in (200, 401, 403, 404)
+
+
+def run_me(recorder: Recorder) -> None:
+    """The account of a signed-in member, of an API key, and an unknown cookie."""
+    key = apikeys.create_key(4, "me", NOW_MS)
+    for headers, cookies, status in (
+        ({}, None, 200),
+        ({"authorization": f"Bearer {key}"}, None, 200),
+        ({}, ["session=unknown-token-but-well-formed-123"], 401),
+    ):
+        event = lambdas.http_event("me_get.json", cookies=cookies, headers=headers)
+        assert recorder.invoke("MeFunction", "me", event)["statusCode"] == status
+
+
+def run_auth(recorder: Recorder) -> None:
+    """Sign-ins: right (with a hash of older parameters: rehashed), wrong password, unknown email, a
+    locked account; sign-out."""
+    old_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    users_dal.put_new_user(User(user_id=USER, email=USER, password_hash=old_hash), NOW_MS)
+
+    def login(email: str, password: str) -> int:
+        event = copy.deepcopy(lambdas.event_file("login_post.json"))
+        event["body"] = json.dumps({"email": email, "password": password})
+        return int(recorder.invoke("AuthFunction", "auth", event)["statusCode"])
+
+    assert login(USER, PASSWORD) == 200
+    assert login("nobody@example.com", PASSWORD) == 401
+    assert [login(USER, "wrong password!") for _ in range(6)][-2:] == [401, 429]
+    logout = lambdas.event_file("logout_post.json")
+    assert recorder.invoke("AuthFunction", "auth", copy.deepcopy(logout))["statusCode"] == 204
 
 
 def run_track(recorder: Recorder) -> None:
@@ -213,24 +247,36 @@ def run_new_reads(recorder: Recorder) -> None:
         if route.path_fields:
             missing = lambdas.http_event(file, path=dict.fromkeys(route.path_fields, "gv_missing"))
             assert recorder.invoke(route.function, route.folder, missing)["statusCode"] == 404
-        for cookies, site in ((["session=unknown-token-but-well-formed-123"], "4"), (None, "5")):
-            event = lambdas.http_event(file, query={**query, "siteId": site}, cookies=cookies)
-            assert recorder.invoke(route.function, route.folder, event)["statusCode"] in (401, 403)
+        key = apikeys.create_key(4, f"reads-{route.folder}", NOW_MS)
+        for headers, cookies, site in (
+            ({}, ["session=unknown-token-but-well-formed-123"], "4"),
+            ({}, None, "5"),
+            ({"authorization": f"Bearer {key}"}, None, "4"),
+            ({"authorization": "Bearer gk_unknown-but-well-formed-key"}, None, "4"),
+        ):
+            event = lambdas.http_event(
+                file, query={**query, "siteId": site}, cookies=cookies, headers=headers, path=path
+            )
+            assert recorder.invoke(route.function, route.folder, event)["statusCode"] in (200, 401, 403)
 
 
+# Each function of the template, and the scenario that reaches every DynamoDB call its code makes.
 SCENARIOS = {
     "RollupFunction": run_rollup,
     "StatsFunction": run_reads,
     "SessionFunction": run_reads,
-    **{route.function: run_new_reads for route in read_routes().values()},
+    "MeFunction": run_me,
+    "AuthFunction": run_auth,
+    "TrackFunction": run_track,
 }
 
 
-def test_every_function_is_exercised_here() -> None:
-    functions = set(http_functions())
-    assert functions - {"TrackFunction"} <= set(SCENARIOS)
-    if "TrackFunction" in functions:
-        assert (ROOT / "events/track_post.json").is_file()
+def test_every_function_has_a_scenario() -> None:
+    missing = sorted(set(template_functions()) - set(SCENARIOS))
+    assert missing == [], (
+        f"no least-privilege scenario for {missing}: add one to SCENARIOS in "
+        "tests/unit/test_least_privilege.py that makes every DynamoDB call the function's code can make"
+    )
 
 
 def test_policies_grant_exactly_what_the_code_calls(recorder: Recorder) -> None:
@@ -240,13 +286,10 @@ def test_policies_grant_exactly_what_the_code_calls(recorder: Recorder) -> None:
     auth_dal.put_login_session(
         auth.hash_token(TOKEN), LoginSession(user_id=USER, expires_at=int(time.time()) + 3600)
     )
-    run_rollup(recorder)
-    run_reads(recorder)
-    run_new_reads(recorder)
-    if "TrackFunction" in http_functions():
-        run_track(recorder)
+    for scenario in dict.fromkeys(SCENARIOS.values()):  # each once, in order (the rollup first)
+        scenario(recorder)
     report = {}
-    for function in http_functions():
+    for function in template_functions():
         used, grants = recorder.used[function], granted(function)
         if used != grants:
             report[function] = {

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from ghostid import errors
 from ghostid.logic import auth, collector
-from ghostid.models import api, people, track
+from ghostid.models import access, api, people, track
 from ghostid.models.dimensions import DIMENSIONS
 from ghostid.models.events import MAX_PROPS, Event
 from ghostid_local.gateway import http_routes
@@ -32,7 +32,10 @@ NDJSON = "application/x-ndjson"
 
 # Every read route (its handler calls authorize_read), with its query model, path parameters and answer.
 READ_ROUTES = read_routes()
-AUTHENTICATED = set(READ_ROUTES)
+# Routes that authenticate without naming a site (no `authorize_read`), with their query models.
+SITELESS: dict[str, type[BaseModel]] = {"GET /api/me": access.MeQuery}
+AUTHENTICATED = set(READ_ROUTES) | set(SITELESS)
+COOKIE_ONLY = {"POST /api/auth/logout"}  # sign-out takes the cookie only; the rest take no credential
 JSON_ROUTES = {
     key
     for key, route in READ_ROUTES.items()
@@ -65,7 +68,7 @@ def _component_models() -> dict[type[BaseModel], str]:
     found: dict[type[BaseModel], str] = {}
     generated = _generated_models()
     bases = {base for model in generated for base in model.__mro__[1:]} - set(UNIONS)
-    for module in (api, people, track):
+    for module in (api, people, track, access):
         for name, value in vars(module).items():
             if (
                 not (isinstance(value, type) and issubclass(value, BaseModel))
@@ -74,9 +77,8 @@ def _component_models() -> dict[type[BaseModel], str]:
                 continue
             if name.endswith("Query") or name.startswith("_") or value in bases:
                 continue
-            found[value] = (
-                "validation" if module is track and not name.endswith("Response") else "serialization"
-            )
+            inbound = (module is track and not name.endswith("Response")) or name.endswith("Request")
+            found[value] = "validation" if inbound else "serialization"
     return found | dict.fromkeys(generated, "serialization")
 
 
@@ -168,16 +170,29 @@ def test_every_template_route_is_in_the_spec_and_nothing_else() -> None:
     assert spec_routes - template_routes == set(), "routes in docs/openapi.yaml that template.yaml lacks"
 
 
-def test_cookie_security_scheme_is_the_session_cookie() -> None:
-    scheme = SPEC["components"]["securitySchemes"]["sessionCookie"]
-    assert scheme == {**scheme, "type": "apiKey", "in": "cookie", "name": auth.COOKIE_NAME}
+def test_security_schemes_are_the_cookie_and_the_api_key() -> None:
+    schemes = SPEC["components"]["securitySchemes"]
+    cookie, key = schemes["sessionCookie"], schemes["apiKey"]
+    assert cookie == {**cookie, "type": "apiKey", "in": "cookie", "name": auth.COOKIE_NAME}
+    assert key == {**key, "type": "http", "scheme": "bearer"}
+    assert key["bearerFormat"].startswith(auth.API_KEY_PREFIX)
     for route, operation in _operations().items():
         security = operation.get("security", SPEC.get("security", []))
         if route in AUTHENTICATED:
+            # The key first: with both, the Authorization header is the credential (the cookie is ignored).
+            assert security == [{"apiKey": []}, {"sessionCookie": []}], route
+        elif route in COOKIE_ONLY:
             assert security == [{"sessionCookie": []}], route
-            assert "401" in operation["responses"], route
         else:
-            assert security == [], f"{route}: a route without the cookie says `security: []`"
+            assert security == [], f"{route}: a route without credentials says `security: []`"
+        if security:
+            assert {"401", "429"} <= set(operation["responses"]), route
+            assert _resolve(operation["responses"]["429"])["headers"].keys() >= {
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            }
 
 
 # ------------------------------------------------------------------ parameters
@@ -207,9 +222,11 @@ def _same_pattern(left: str, right: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("route", sorted(READ_ROUTES))
+@pytest.mark.parametrize("route", sorted(AUTHENTICATED))
 def test_parameters_match_the_query_model(route: str) -> None:
-    query_model, path_fields = READ_ROUTES[route].query_model, READ_ROUTES[route].path_fields
+    read = READ_ROUTES.get(route)
+    query_model = read.query_model if read else SITELESS[route]
+    path_fields = read.path_fields if read else {}
     assert query_model is not None
     generated = query_model.model_json_schema(by_alias=True)
     fields = {name: _as_query_parameter(field) for name, field in generated["properties"].items()}
@@ -239,7 +256,9 @@ def test_every_edge_model_is_a_component_schema() -> None:
     components = SPEC["components"]["schemas"]
     models = [model.__name__ for model in _component_models()]
     answers = {route.answer.__name__ for key, route in READ_ROUTES.items() if key in JSON_ROUTES}
-    assert set(models) >= {"SessionResponse", "TimelineItem", "TrackEvent", "TrackResponse", *answers}
+    expected = {"SessionResponse", "TimelineItem", "TrackEvent", "TrackResponse", "LoginRequest"}
+    expected.add("MeResponse")
+    assert set(models) >= expected | answers
     missing = [name for name in models if name not in components]
     assert missing == [], "pydantic models missing from components.schemas"
 
@@ -312,10 +331,12 @@ def test_people_shapes_derive_from_the_session_and_the_lead_row() -> None:
 def test_collector_request_and_response_are_its_models() -> None:
     operation = _operations()["POST /api/track"]
     body = operation["requestBody"]["content"]
-    one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in body["application/json"]["schema"]["oneOf"]]
-    assert one_of == [track.TrackEvent.__name__, track.TrackBatch.__name__]
     assert set(body) == set(collector.ACCEPTED_TYPES)
-    assert body["text/plain"]["schema"]["maxLength"] == track.MAX_BODY_BYTES
+    for media_type in collector.ACCEPTED_TYPES:  # text/plain carries the same JSON (sendBeacon)
+        assert body[media_type]["schema"] == {"$ref": "#/components/schemas/TrackBody"}
+    one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in SPEC["components"]["schemas"]["TrackBody"]["oneOf"]]
+    assert one_of == [track.TrackEvent.__name__, track.TrackBatch.__name__]
+    assert f"{track.MAX_BODY_BYTES:,}" in operation["requestBody"]["description"]
     accepted = _resolve(operation["responses"]["202"])
     assert accepted["content"]["application/json"]["schema"] == {
         "$ref": f"#/components/schemas/{track.TrackResponse.__name__}"
@@ -517,5 +538,17 @@ def test_authenticated_read_routes_document_the_product_statuses(route: str) -> 
     """Every read route can answer 200, 400 (parameters), 401, 403 and 500; those that name a thing in
     their path (a session, a visitor) also 404, and only those (a list is never a 404)."""
     statuses = set(_operations()[route]["responses"])
-    assert statuses >= {"200", "400", "401", "403", "500"}, route
-    assert ("404" in statuses) == bool(READ_ROUTES[route].path_fields), route
+    assert statuses >= {"200", "400", "401", "429", "500"}, route
+    assert ("403" in statuses) == (route in READ_ROUTES), route
+    assert ("404" in statuses) == bool(route in READ_ROUTES and READ_ROUTES[route].path_fields), route
+
+
+def test_sign_in_takes_its_model_and_answers_the_account() -> None:
+    operation = _operations()["POST /api/auth/login"]
+    body = operation["requestBody"]["content"]
+    assert body == {"application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}}}
+    ok = _resolve(operation["responses"]["200"])
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MeResponse"}
+    assert "Set-Cookie" in ok["headers"]
+    assert {"400", "401", "403", "415", "429"} <= set(operation["responses"])
+    assert "Set-Cookie" in _resolve(_operations()["POST /api/auth/logout"]["responses"]["204"])["headers"]

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ghostid_local.cfn_yaml import load_template, loads_template
+from ghostid_local.gateway import default_route, http_routes
+from ghostid_local.tables import function_ids, table_definitions, table_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
 
-DATA_TABLES = ["LoginSessionsTable", "SitesTable", "EventsTable", "RollupsTable"]
-TABLE_ENV = {
-    "SESSIONS_TABLE": "LoginSessionsTable",
-    "SITES_TABLE": "SitesTable",
-    "EVENTS_TABLE": "EventsTable",
-    "ROLLUPS_TABLE": "RollupsTable",
-}
-FUNCTIONS = ["StatsFunction", "SessionFunction", "RollupFunction", "TrackFunction"]
-READ_FUNCTIONS = ["StatsFunction", "SessionFunction"]
+# Every list below comes from the template, so new tables and functions are checked too.
+DATA_TABLES = sorted(table_definitions(TEMPLATE))
+TABLE_ENV = table_variables(TEMPLATE)
+FUNCTIONS = sorted(function_ids(TEMPLATE))
+HTTP_FUNCTIONS = sorted({route.function_id for route in http_routes(TEMPLATE)})
+# Functions whose every route is a GET: they read, except counting requests on the caller's credential.
+READ_FUNCTIONS = sorted(
+    f for f in HTTP_FUNCTIONS if all(r.method == "GET" for r in http_routes(TEMPLATE) if r.function_id == f)
+)
 READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+# The tables of credentials (keyed by the SHA-256 of a token): a read counts itself there (rate limits).
+CREDENTIAL_TABLES = {"LoginSessionsTable", "ApiKeysTable"}
 
 
 def _props(logical_id: str) -> dict[str, Any]:
@@ -43,9 +48,20 @@ def _statements(function: str) -> list[dict[str, Any]]:
     return statements
 
 
+_INDEX_ARN = re.compile(r"^\$\{(\w+)\.Arn\}/index/(\w+)$")
+
+
 def _resource_id(resource: Any) -> str:
-    """Logical id behind a policy Resource, which must be a plain !GetAtt X.Arn."""
+    """Logical id behind a policy Resource: a plain !GetAtt X.Arn, or one index of a table
+    (!Sub "${X.Arn}/index/Name", an index the table defines)."""
     assert isinstance(resource, dict), f"unexpected resource {resource!r}"
+    if set(resource) == {"Fn::Sub"}:
+        match = _INDEX_ARN.match(resource["Fn::Sub"])
+        assert match, f"unexpected resource {resource!r}"
+        table, index = match.groups()
+        indexes = _props(table).get("GlobalSecondaryIndexes", [])
+        assert index in {ix["IndexName"] for ix in indexes}, resource
+        return table
     assert set(resource) == {"Fn::GetAtt"}, f"unexpected resource {resource!r}"
     logical_id, attribute = resource["Fn::GetAtt"]
     assert attribute == "Arn", resource
@@ -133,8 +149,28 @@ def test_policies_have_no_wildcards(function: str) -> None:
 
 @pytest.mark.parametrize("function", READ_FUNCTIONS)
 def test_read_functions_only_read(function: str) -> None:
-    actions = {a for s in _statements(function) for a in _as_list(s["Action"])}
-    assert actions <= READ_ACTIONS, f"{function} has write actions: {sorted(actions - READ_ACTIONS)}"
+    """Reads, and the one write a rate limit needs: counting the request on the caller's credential."""
+    for statement in _statements(function):
+        actions = set(_as_list(statement["Action"]))
+        tables = {_resource_id(r) for r in _as_list(statement["Resource"])}
+        if actions == {"dynamodb:UpdateItem"}:
+            assert tables <= CREDENTIAL_TABLES, f"{function} writes {sorted(tables - CREDENTIAL_TABLES)}"
+        else:
+            assert actions <= READ_ACTIONS, f"{function} has write actions: {sorted(actions - READ_ACTIONS)}"
+
+
+def test_there_are_read_functions() -> None:
+    assert {"StatsFunction", "SessionFunction", "MeFunction"} <= set(READ_FUNCTIONS)
+
+
+def test_one_variable_per_table() -> None:
+    """A table has one environment variable name, in every function that is given it."""
+    for function in FUNCTIONS:
+        for name, value in _props(function).get("Environment", {}).get("Variables", {}).items():
+            if isinstance(value, dict) and value.get("Ref") in DATA_TABLES:
+                assert TABLE_ENV[name] == value["Ref"], f"{function}: {name} must be !Ref {TABLE_ENV[name]}"
+    assert len(set(TABLE_ENV.values())) == len(TABLE_ENV), "two variables name one table"
+    assert set(TABLE_ENV.values()) == set(DATA_TABLES), "a table no function is given"
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -157,21 +193,21 @@ def test_rollup_function_writes_only_rollups() -> None:
 
 
 def test_http_routes() -> None:
-    routes = {}
+    routes: dict[str, list[str]] = {}
     for function in FUNCTIONS:
         for event in _props(function).get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
                 properties = event["Properties"]
                 route = f"{properties['Method']} {properties['Path']}" if "Path" in properties else "$default"
-                routes[route] = function
-    assert routes == {
-        "GET /api/stats": "StatsFunction",
-        "GET /api/session/{id}": "SessionFunction",
-        "POST /api/track": "TrackFunction",
-        "OPTIONS /api/track": "TrackFunction",
-        "$default": "StatsFunction",  # unknown routes: a 404 in our envelope
-    }
+                routes.setdefault(route, []).append(function)
+    assert all(len(functions) == 1 for functions in routes.values()), routes
+    assert {"GET /api/stats", "POST /api/track", "POST /api/auth/login", "GET /api/me"} <= set(routes)
+    # Unknown routes and undeclared methods reach $default: a read function answers 404 or 405 in our
+    # envelope (it knows every route from api_routes.json, tests/unit/test_http.py).
+    default = default_route(TEMPLATE)
+    assert default is not None and routes["$default"] == [default.function_id]
+    assert default.function_id in READ_FUNCTIONS
     stage = _props("HttpApi")["DefaultRouteSettings"]
     assert stage["ThrottlingBurstLimit"] > 0
     assert stage["ThrottlingRateLimit"] > 0
@@ -234,31 +270,77 @@ def test_table_keys_match_the_design() -> None:
         types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
         return [(k["AttributeName"], k["KeyType"], types[k["AttributeName"]]) for k in props["KeySchema"]]
 
+    def index(table: str, name: str) -> tuple[list[tuple[str, str]], str]:
+        (found,) = [ix for ix in _props(table)["GlobalSecondaryIndexes"] if ix["IndexName"] == name]
+        return [(k["AttributeName"], k["KeyType"]) for k in found["KeySchema"]], found["Projection"][
+            "ProjectionType"
+        ]
+
     assert keys("LoginSessionsTable") == [("token_hash", "HASH", "S")]
+    assert keys("UsersTable") == [("email", "HASH", "S")]
+    assert keys("ApiKeysTable") == [("key_hash", "HASH", "S")]
+    assert keys("SignInAttemptsTable") == [("pk", "HASH", "S")]
     for table in ["SitesTable", "EventsTable", "RollupsTable"]:
         assert keys(table) == [("pk", "HASH", "S"), ("sk", "RANGE", "S")]
+    # Keys only, so the counter writes on a key item never touch its index.
+    assert index("ApiKeysTable", "BySite") == ([("site_id", "HASH"), ("name", "RANGE")], "KEYS_ONLY")
+    assert index("SitesTable", "ByMember") == ([("user_id", "HASH"), ("pk", "RANGE")], "KEYS_ONLY")
     assert _props("EventsTable")["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
-    for table in ["LoginSessionsTable", "EventsTable"]:
+    for table in ["LoginSessionsTable", "EventsTable", "SignInAttemptsTable"]:
         assert _props(table)["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_every_table_is_an_output() -> None:
+    """`ghostid --stack` finds each table by its `<LogicalId>Name` output."""
+    for table in DATA_TABLES:
+        assert TEMPLATE["Outputs"][f"{table}Name"]["Value"] == {"Ref": table}
+
+
+def test_access_settings() -> None:
+    parameters = TEMPLATE["Parameters"]
+    assert parameters["RateLimitPerMinute"]["Default"] == 600
+    assert parameters["SecureCookies"]["Default"] == "true"
+    env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["RATE_LIMIT_PER_MINUTE"] == {"Ref": "RateLimitPerMinute"}
+    auth = _props("AuthFunction")["Environment"]["Variables"]
+    assert auth["SECURE_COOKIES"] == {"Ref": "SecureCookies"}
+    assert auth["PUBLIC_ORIGIN"] == {"Ref": "PublicOrigin"}
 
 
 # ------------------------------------------------------------------ sample events
 
 
-@pytest.mark.parametrize(
-    ("name", "route_key", "path_parameters"),
-    [
-        ("stats_get", "GET /api/stats", None),
-        ("session_get", "GET /api/session/{id}", {"id": "gs_123"}),
-    ],
-)
-def test_api_sample_events(name: str, route_key: str, path_parameters: dict[str, str] | None) -> None:
-    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+def _sample_events() -> dict[str, dict[str, Any]]:
+    files = sorted((ROOT / "events").glob("*.json"))
+    return {f.stem: json.loads(f.read_text()) for f in files if "routeKey" in json.loads(f.read_text())}
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_every_http_function_has_a_sample_event(function: str) -> None:
+    """`sam local invoke <function> -e events/<file>.json` works for every function behind the API."""
+    keys = {r.route_key for r in http_routes(TEMPLATE) if r.function_id == function}
+    assert any(event["routeKey"] in keys for event in _sample_events().values()), (
+        f"no events/ file for {function}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(_sample_events()))
+def test_api_sample_events(name: str) -> None:
+    event = _sample_events()[name]
+    route_key = event["routeKey"]
     assert event["version"] == "2.0"
-    assert event["routeKey"] == event["requestContext"]["routeKey"] == route_key
-    assert "session=demo-token-not-secret" in event["cookies"]
-    assert event["queryStringParameters"]["siteId"] == "4"
-    assert event.get("pathParameters") == path_parameters
+    assert route_key in {r.route_key for r in http_routes(TEMPLATE)}
+    assert event["requestContext"]["routeKey"] == route_key
+    method, path = route_key.split(" ", 1)
+    assert event["requestContext"]["http"]["method"] == method
+    if "{" not in path:
+        assert event["rawPath"] == path
+    if method == "GET":
+        assert "session=demo-token-not-secret" in event["cookies"]
+    if "{id}" in path:
+        assert event["pathParameters"] == {"id": "gs_123"}
+    if "siteId" in (event.get("queryStringParameters") or {}):
+        assert event["queryStringParameters"]["siteId"] == "4"
 
 
 def test_rollup_sample_event() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class GhostIdError(Exception):
-    """An error a caller can act on; `message` is safe to show (no internals)."""
+    """An error a caller can act on; `message` is safe to show (no internals), `headers` go on the answer."""
 
     status = 500
     code = "internal"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = dict(headers or {})
 
 
 class InvalidParameter(GhostIdError):
@@ -40,6 +43,17 @@ class Forbidden(GhostIdError):
 class NotFound(GhostIdError):
     status = 404
     code = "not_found"
+
+
+class MethodNotAllowed(GhostIdError):
+    """The path exists with other methods; `Allow` lists them."""
+
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, method: str, path: str, allowed: list[str]) -> None:
+        methods = ", ".join(allowed)
+        super().__init__(f"{path[:200]} does not take {method[:20]}: use {methods}.", {"Allow": methods})
 
 
 class PayloadTooLarge(GhostIdError):

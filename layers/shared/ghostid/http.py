@@ -10,8 +10,12 @@ for the four routes these functions serve. Matching and the response shape are t
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -19,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from ghostid.errors import GhostIdError, InvalidParameter
+from ghostid.errors import GhostIdError, InvalidParameter, MethodNotAllowed, UnsupportedMediaType
 from ghostid.observability import logger, metrics
 
 # --- routing ---------------------------------------------------------------------------------------
@@ -34,10 +38,12 @@ class Response:
         body: str = "",
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        cookies: list[str] | None = None,
     ) -> None:
         self.status_code = status_code
         self.body = body
         self.headers = dict(headers or {})
+        self.cookies = list(cookies or [])  # Set-Cookie values
         if content_type:
             self.headers.setdefault("Content-Type", content_type)
 
@@ -75,6 +81,13 @@ class HttpEvent:
         self.query_string_parameters: dict[str, str] | None = event.get("queryStringParameters")
         self.body: str | None = event.get("body")
         self.is_base64_encoded = bool(event.get("isBase64Encoded"))
+        self.source_ip = str((context.get("http") or {}).get("sourceIp", ""))
+        # Headers every answer to this request carries, errors included (a credential's rate limit).
+        self.response_headers: dict[str, str] = {}
+
+    def body_bytes(self) -> bytes:
+        raw = self.body or ""
+        return base64.b64decode(raw) if self.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
 
 
 RouteFunction = Callable[..., Response]
@@ -143,16 +156,49 @@ class HttpResolver:
             "statusCode": response.status_code,
             "body": response.body,
             "isBase64Encoded": False,
-            "headers": response.headers,
-            "cookies": [],
+            "headers": {**self.current_event.response_headers, **response.headers},
+            "cookies": response.cookies,
         }
 
     def _dispatch(self) -> Response:
+        """The route's answer; 405 with `Allow` when the API has the path with other methods (deployed,
+        such requests reach the `$default` route's function, which knows every route), else 404."""
         request = self.current_event
+        own_methods = set()
         for method, pattern, function in self._routes:
-            if method == request.http_method and (match := pattern.match(request.path)):
-                return function(**match.groupdict())
+            if match := pattern.match(request.path):
+                if method == request.http_method:
+                    return function(**match.groupdict())
+                own_methods.add(method)
+        allowed = sorted(own_methods | set(api_methods(request.path)))
+        if allowed:
+            raise MethodNotAllowed(request.http_method, request.path, allowed)
         raise RouteNotFound(f"{request.http_method} {request.path}")
+
+
+# The HTTP API's routes: `api_routes.json` beside this module, written from template.yaml by `make routes`
+# (tests/unit/test_http.py fails when it is stale). Read on the first request that matches no route.
+ROUTES_FILE = Path(__file__).with_name("api_routes.json")
+
+
+@cache
+def _api_routes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    routes = json.loads(ROUTES_FILE.read_text(encoding="utf-8"))["routes"]
+    return tuple((route["method"], route_pattern(route["path"])) for route in routes)
+
+
+def route_pattern(path: str) -> re.Pattern[str]:
+    """API Gateway's path template as a regex: `{name}` is one path segment, `{name+}` the rest."""
+    parts = re.split(r"(\{[^}]+\})", path)
+    regex = "".join(
+        ("(.+)" if p.endswith("+}") else "([^/]+)") if p.startswith("{") else re.escape(p) for p in parts
+    )
+    return re.compile(f"^{regex}$")
+
+
+def api_methods(path: str) -> list[str]:
+    """The methods the HTTP API declares for `path` (none for a path it does not have)."""
+    return sorted({method for method, pattern in _api_routes() if pattern.match(path)})
 
 
 # --- the API functions' edge -----------------------------------------------------------------------
@@ -168,18 +214,30 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 
 def json_response(
-    status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+    status: int,
+    body: BaseModel | dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+    cookies: list[str] | None = None,
 ) -> Response:
     payload = body.model_dump_json() if isinstance(body, BaseModel) else _dumps(body)
     return Response(
-        status_code=status, content_type=JSON, body=payload, headers={**READ_HEADERS, **(headers or {})}
+        status_code=status,
+        content_type=JSON,
+        body=payload,
+        headers={**READ_HEADERS, **(headers or {})},
+        cookies=cookies,
     )
 
 
 def _dumps(body: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+# What each JSON body field allows, said the same way whatever was wrong with it.
+BODY_FIELD_HELP = {
+    "email": "email is required: the account's email address, 1 to 254 characters.",
+    "password": "password is required: 1 to 1,024 characters.",
+}
 
 
 def parse_params(model: type[M], params: dict[str, Any]) -> M:
@@ -201,6 +259,29 @@ def parse_params(model: type[M], params: dict[str, Any]) -> M:
         raise InvalidParameter((field.description if field else None) or f"{name} is invalid.") from None
 
 
+def parse_json_body(model: type[M], event: HttpEvent) -> M:
+    """A JSON object body (415 for another media type, 400 naming the first bad or unknown field)."""
+    media_type = event.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != JSON:
+        raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
+    try:
+        data = json.loads(event.body_bytes().decode("utf-8"))
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # no lone surrogate from a \ud800 escape
+    except (ValueError, RecursionError):
+        raise InvalidParameter("The body is not valid UTF-8 JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter("The body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "body"
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items())
+            raise InvalidParameter(f"Unknown field {name[:100]}: the body takes {allowed}.") from None
+        raise InvalidParameter(BODY_FIELD_HELP.get(name, f"{name[:100]} is invalid.")) from None
+
+
 def create_resolver() -> HttpResolver:
     """A resolver whose every error, including unknown routes and crashes, uses PRODUCT §1's envelope."""
     app = HttpResolver()
@@ -209,7 +290,7 @@ def create_resolver() -> HttpResolver:
     def handle_domain_error(error: GhostIdError) -> Response:
         logger.info("request rejected", extra={"status": error.status, "code": error.code})
         metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
-        return json_response(error.status, error_body(error.code, error.message))
+        return json_response(error.status, error_body(error.code, error.message), error.headers)
 
     @app.not_found
     def handle_not_found(_: RouteNotFound) -> Response:

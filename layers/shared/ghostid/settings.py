@@ -30,6 +30,16 @@ class Settings(BaseModel):
     sites_table: TableName | None = Field(default=None, alias="SITES_TABLE")
     events_table: TableName | None = Field(default=None, alias="EVENTS_TABLE")
     rollups_table: TableName | None = Field(default=None, alias="ROLLUPS_TABLE")
+    users_table: TableName | None = Field(default=None, alias="USERS_TABLE")
+    api_keys_table: TableName | None = Field(default=None, alias="API_KEYS_TABLE")
+    sign_in_attempts_table: TableName | None = Field(default=None, alias="SIGN_IN_ATTEMPTS_TABLE")
+    # Requests a minute per login session and per API key (PRODUCT §13).
+    rate_limit_per_minute: int = Field(default=600, ge=1, le=1_000_000, alias="RATE_LIMIT_PER_MINUTE")
+    # The dashboard's origin when it is not the API's own host (CloudFront in front): cookie POSTs
+    # may come from it too.
+    public_origin: str = Field(default="", max_length=2048, alias="PUBLIC_ORIGIN")
+    # `Secure` on the session cookie; only the local http stack turns it off.
+    secure_cookies: bool = Field(default=True, alias="SECURE_COOKIES")
     event_retention_days: int = Field(default=400, ge=1, le=3650, alias="EVENT_RETENTION_DAYS")
     fold_concurrency: int = Field(default=8, ge=1, le=64, alias="FOLD_CONCURRENCY")
     # Signs the read routes' cursors (`ghostid.logic.cursor`): a Secrets Manager secret when deployed.
@@ -76,6 +86,30 @@ def events_table() -> str:
 
 def rollups_table() -> str:
     return current().require("rollups_table")
+
+
+def users_table() -> str:
+    return current().require("users_table")
+
+
+def api_keys_table() -> str:
+    return current().require("api_keys_table")
+
+
+def sign_in_attempts_table() -> str:
+    return current().require("sign_in_attempts_table")
+
+
+def rate_limit_per_minute() -> int:
+    return current().rate_limit_per_minute
+
+
+def public_origin() -> str:
+    return current().public_origin
+
+
+def secure_cookies() -> bool:
+    return current().secure_cookies
 
 
 def event_retention_days() -> int:

@@ -1,4 +1,7 @@
-"""Sites and memberships: `pk=SITE#<id>`, `sk=SITE` for the site, `sk=MEMBER#<user>` per member."""
+"""Sites and memberships: `pk=SITE#<id>`, `sk=SITE` for the site, `sk=MEMBER#<user>` per member.
+
+Member items carry `user_id`, so the sparse index `ByMember` (user_id -> pk) lists a user's sites.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from ghostid.dal.client import dynamodb, put_if, query_all
 from ghostid.dal.codec import key
 from ghostid.models.sites import LeadRules, Site
 from ghostid.settings import sites_table
+
+BY_MEMBER = "ByMember"
 
 
 def _site_pk(site_id: int) -> str:
@@ -68,6 +73,18 @@ def _site_of(item: dict[str, Any]) -> Site:
         extra_domains=tuple(d["S"] for d in item.get("extra_domains", {}).get("L", [])),
         timezone=item.get("timezone", {}).get("S", "UTC"),
     )
+
+
+def member_site_ids(user_id: str) -> list[int]:
+    """The sites the user is a member of (index ByMember; eventually consistent, so a membership added
+    a moment ago may be missing for a second; access itself is always checked with `is_member`)."""
+    request: dict[str, Any] = {
+        "TableName": sites_table(),
+        "IndexName": BY_MEMBER,
+        "KeyConditionExpression": "user_id = :user",
+        "ExpressionAttributeValues": {":user": {"S": user_id}},
+    }
+    return sorted(int(item["pk"]["S"].removeprefix("SITE#")) for item in query_all(request))
 
 
 def is_member(site_id: int, user_id: str) -> bool:

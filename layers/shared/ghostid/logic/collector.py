@@ -1,9 +1,11 @@
 """The collector (POST /api/track): validate, check site and origin, drop bots, enrich, store each event once.
 
-Order of checks: content type (415), size (413), body (400 naming every bad field), site (400 when
-unknown or inactive), origin (403 when a browser origin is not one of the site's domains), bots
-(202 with `X-Ghost-Dropped: bot`, nothing stored). Timestamps are the receive time, minus the
-event's `offset_ms` (at most an hour) for events a browser queued.
+Order of checks: content type (415), size (413), body (400 naming every bad field), the URL's
+`siteId` (403 when it is not the events' site), sites (404 when unknown or inactive), origin (403 when
+a browser origin is not one of each site's domains), bots (202 with `X-Ghost-Dropped: bot`, nothing
+stored). Everything the spec allows gets past the 400s: what it cannot say (a site exists, the origin
+fits) gets 403 or 404. Timestamps are the receive time, minus the event's `offset_ms` (at most an
+hour) for events a browser queued.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import ValidationError
 
 from ghostid.dal import events as events_dal
 from ghostid.dal import sites as sites_dal
-from ghostid.errors import Forbidden, InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+from ghostid.errors import Forbidden, InvalidParameter, NotFound, PayloadTooLarge, UnsupportedMediaType
 from ghostid.logic.countries import country_name
 from ghostid.models.events import StoredEvent
 from ghostid.models.sites import Site
@@ -36,6 +38,7 @@ MAX_REPORTED_PROBLEMS = 10
 MAX_CITY = 256
 _SITE_HINT = re.compile(r"[0-9]{1,16}")
 SERVER_FIELDS = {"timestamp", "country", "city", "device_type", "browser", "os"}
+ALLOW = "OPTIONS, POST"
 _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type",
@@ -168,24 +171,27 @@ def origin_allowed(site: Site, origin: str) -> bool:
 def _site(site_id: int) -> Site:
     site = sites_dal.get_site(site_id)
     if site is None:
-        raise InvalidParameter(f"site_id {site_id} is not a registered site.")
+        raise NotFound(f"site_id {site_id} is not a registered site.")
     if not site.active:
-        raise InvalidParameter(f"site_id {site_id} is not accepting events (the site is inactive).")
+        raise NotFound(f"site_id {site_id} is not accepting events (the site is inactive).")
     return site
 
 
-def _check_site_hint(site_hint: str | None, site_id: int | None = None) -> int | None:
+def _check_site_hint(site_hint: str | None, site_ids: list[int] | None = None) -> int | None:
     if site_hint is None:
         return None
     # ASCII digits only ('²'.isdigit() is true), and few enough for int() (which refuses 4,300+ digits).
     if not _SITE_HINT.fullmatch(site_hint) or int(site_hint) < 1:
         raise InvalidParameter("siteId must be a positive whole number, e.g. siteId=4.")
-    if site_id is not None and int(site_hint) != site_id:
-        raise InvalidParameter(f"siteId={site_hint} in the URL does not match the events' site_id {site_id}.")
+    other = [site_id for site_id in site_ids or [] if site_id != int(site_hint)]
+    if other:
+        raise Forbidden(f"siteId={site_hint} in the URL does not match the events' site_id {other[0]}.")
     return int(site_hint)
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
+    """What every collector answer to a browser carries, errors included, so the page can read them: no
+    credentials are ever involved, and what the origin may *store* is checked per site, not here."""
     if not origin:
         return {}
     return {
@@ -208,21 +214,22 @@ def _check_origin(site: Site, origin: str | None) -> dict[str, str]:
 
 
 def preflight(origin: str | None, site_hint: str | None) -> dict[str, str]:
-    """Headers of a CORS preflight answer (204).
+    """Headers of the answer (204) to `OPTIONS /api/track`.
 
-    A preflight carries no body, so it names the site only when the client put `?siteId=N` in the
-    URL; then the origin is checked against that site here. Otherwise the check happens on the
-    POST itself, which is refused (403, no CORS headers, nothing stored) for an origin that is not
-    one of the site's domains. ghost.js sends `text/plain`, which never needs a preflight.
+    Without `Origin` it is no CORS preflight, just a question about the route: `Allow` answers it. A
+    preflight carries no body, so it names the site only when the client put `?siteId=N` in the URL;
+    then the origin is checked against that site here. Otherwise the check happens on the POST
+    itself, which is refused (403, nothing stored) for an origin that is not one of the site's
+    domains. ghost.js sends `text/plain`, which never needs a preflight.
     """
-    if not origin:
-        raise InvalidParameter("A CORS preflight needs an Origin header.")
     site_id = _check_site_hint(site_hint)
+    if not origin:
+        return {"Allow": ALLOW}
     if site_id is not None:
         _check_origin(_site(site_id), origin)
     elif not origin.startswith(("http://", "https://")):
         raise Forbidden("Only http(s) pages may send events.")
-    return {**cors_headers(origin), **_PREFLIGHT_HEADERS}
+    return {**cors_headers(origin), **_PREFLIGHT_HEADERS, "Allow": ALLOW}
 
 
 # ------------------------------------------------------------------ enrichment and storage
@@ -268,10 +275,12 @@ def track(request: TrackRequest, received_ms: int) -> TrackOutcome:
     from ghostid.logic import useragent  # ua-parser is set up only where events are collected
 
     events = parse_body(request.body, request.content_type)
-    site_id = events[0].site_id
-    _check_site_hint(request.site_hint, site_id)
-    site = _site(site_id)
-    headers = _check_origin(site, request.origin)
+    site_ids = sorted({event.site_id for event in events})
+    _check_site_hint(request.site_hint, site_ids)
+    sites = [_site(site_id) for site_id in site_ids]
+    headers = {}
+    for site in sites:
+        headers = _check_origin(site, request.origin)
     device = useragent.classify(request.user_agent)
     if device.is_bot:
         response = TrackResponse(received=len(events), stored=0, duplicates=0, dropped="bot")

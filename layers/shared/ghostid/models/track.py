@@ -17,10 +17,12 @@ from pydantic import (
     Field,
     PrivateAttr,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from ghostid.models.api import SiteId
 from ghostid.models.events import MAX_PROP_KEY, MAX_PROP_VALUE, MAX_PROPS, Id, PropValue
 
 MAX_BODY_BYTES = 64 * 1024
@@ -33,14 +35,29 @@ UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content
 _ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s]+")
 
 
+_NULLABLE = WithJsonSchema({"type": ["string", "null"]})
+
+
 def _empty_to_none(value: Any) -> Any:
     return None if value == "" else value
+
+
+def _split(url: str) -> tuple[str, str, str]:
+    """(scheme, netloc, path) of an absolute URL; a netloc urlsplit refuses (`[` without `]`, as in an
+    IPv6 literal) is cut by hand at the first `/`, `?` or `#`, so any URL the spec allows is read."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        return scheme, rest[:end], rest[end:].split("#", 1)[0].split("?", 1)[0]
+    return parts.scheme, parts.netloc, parts.path
 
 
 def page_path(page: str) -> str:
     """The path of a URL or of a path with a query/fragment (which are dropped)."""
     if page.startswith(("http://", "https://")):
-        return urlsplit(page).path or "/"
+        return _split(page)[2] or "/"
     return page.split("#", 1)[0].split("?", 1)[0]
 
 
@@ -57,10 +74,9 @@ def utm_props(page: str) -> dict[str, PropValue]:
 
 def normalise_referrer(referrer: str) -> str:
     """`scheme://host/path` of the referring page: no credentials, query or fragment; a bare `/` dropped."""
-    parts = urlsplit(referrer)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    path = "" if parts.path == "/" else parts.path
-    return f"{parts.scheme.lower()}://{host.lower()}{path}"
+    scheme, netloc, path = _split(referrer)
+    host = netloc.rsplit("@", 1)[-1]
+    return f"{scheme.lower()}://{host.lower()}{'' if path == '/' else path}"
 
 
 class TrackEvent(BaseModel):
@@ -72,9 +88,10 @@ class TrackEvent(BaseModel):
     ghost_vid: Id
     session_id: Id
     type: Literal["pageview", "custom_event"]
-    event_name: Annotated[str, StringConstraints(max_length=128)] = ""
+    # null is read as "" (below): the JSON schema says so, the Python type stays str.
+    event_name: Annotated[str, StringConstraints(max_length=128), _NULLABLE] = ""
     page: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    page_title: Annotated[str, StringConstraints(max_length=512)] = ""
+    page_title: Annotated[str, StringConstraints(max_length=512), _NULLABLE] = ""
     referrer: Annotated[str, StringConstraints(max_length=2048)] | None = None
     props: dict[str, Any] = Field(default_factory=dict)
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
@@ -110,8 +127,6 @@ class TrackEvent(BaseModel):
                 raise ValueError("is not a valid http(s) URL")
         elif not value.startswith("/"):
             raise ValueError("must be an http(s) URL or a path starting with /")
-        if len(page_path(value)) > MAX_PAGE_PATH:
-            raise ValueError(f"its path is longer than {MAX_PAGE_PATH} characters")
         return value
 
     @field_validator("referrer")
@@ -121,10 +136,7 @@ class TrackEvent(BaseModel):
             return None
         if not _ABSOLUTE_URL.match(value.strip()):
             raise ValueError("must be an absolute URL, e.g. https://www.google.com/")
-        normalised = normalise_referrer(value.strip())
-        if len(normalised) > MAX_REFERRER:
-            raise ValueError(f"is longer than {MAX_REFERRER} characters without its query")
-        return normalised
+        return normalise_referrer(value.strip())[:MAX_REFERRER]  # what is stored, as the path
 
     @field_validator("props", mode="before")
     @classmethod
@@ -155,7 +167,7 @@ class TrackEvent(BaseModel):
     def _derive(self) -> TrackEvent:
         if self.type == "custom_event" and not self.event_name:
             raise ValueError("event_name is required for custom events")
-        self._path = page_path(self.page)
+        self._path = page_path(self.page)[:MAX_PAGE_PATH]  # a longer path is stored cut, not refused
         self._utm = {k: v for k, v in utm_props(self.page).items() if k not in self.props}
         if len(self.props) + len(self._utm) > MAX_PROPS:
             raise ValueError(
@@ -179,11 +191,13 @@ class TrackBatch(BaseModel):
 
     events: Annotated[list[TrackEvent], Field(min_length=1, max_length=MAX_BATCH)]
 
-    @model_validator(mode="after")
-    def _one_site(self) -> TrackBatch:
-        if len({event.site_id for event in self.events}) > 1:
-            raise ValueError("every event of a batch must have the same site_id")
-        return self
+
+class TrackQuery(BaseModel):
+    """The collector's query: an optional `siteId` (an unknown parameter is a 400)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site_id: SiteId | None = Field(default=None, alias="siteId")
 
 
 class TrackResponse(BaseModel):
