@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from ghostid_local import target
+from ghostid_local.progress import ProgressBar
 
 if TYPE_CHECKING:
     from ghostid.models.sites import Site
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     else:
         target.use_local(args.endpoint)
     try:
-        return _run(args, out)
+        return _run(args, out, err)
     except UserError as error:
         print(f"ghostid: {error}", file=err)
         return 2
@@ -75,7 +76,7 @@ class UserError(Exception):
     pass
 
 
-def _run(args: argparse.Namespace, out: TextIO) -> int:
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ghostid.dal import sites as sites_dal
     from ghostid.logic import auth
     from ghostid.models.sites import Site
@@ -110,7 +111,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         print(rebuild_site(args.site, site.lead_rules, timeutil.now_ms()), file=out)
     elif args.command == "import":
         _require_site(args.site)
-        print(_import(args.site, args.file), file=out)
+        print(_import(args.site, args.file, err), file=out)
     return 0
 
 
@@ -125,24 +126,33 @@ def _require_site(site_id: int) -> Site:
     return site
 
 
-def _import(site_id: int, path: str) -> str:
-    from ghostid.logic.importer import ImportRejected, import_events
+def _import(site_id: int, path: str, err: TextIO) -> str:
+    """Checks the whole input (every bad line is printed as it is found), then writes it; a progress bar
+    on stderr when that is a terminal."""
+    from ghostid.logic.importer import ImportRejected, InputChanged, import_file
 
+    bar = ProgressBar(err)
     try:
-        if path == "-":
-            result = import_events(site_id, sys.stdin)
-        else:
-            with open(path, encoding="utf-8") as handle:
-                result = import_events(site_id, handle)
+        with _open_input(path) as handle:
+            result = import_file(site_id, handle, bar.update, lambda error: bar.line(f"  {error}"))
     except OSError as error:
         raise UserError(f"cannot read {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
     except ImportRejected as rejected:
-        lines = "\n".join(f"  {e}" for e in rejected.errors[:100])
-        more = f"\n  ... and {len(rejected.errors) - 100} more" if len(rejected.errors) > 100 else ""
-        raise UserError(f"{rejected}:\n{lines}{more}") from None
+        raise UserError(f"{rejected} (every bad line is listed above)") from None
+    except InputChanged as changed:
+        raise UserError(f"{changed}; import it again once it is complete") from None
+    finally:
+        bar.close()
     return f"{result.written} events written ({result.already_present} already present)"
+
+
+def _open_input(path: str) -> IO[bytes]:
+    """The file, or standard input spooled to a temporary file (the import reads its input twice)."""
+    from ghostid.logic.importer import spool
+
+    if path == "-":
+        return spool(iter(lambda: sys.stdin.buffer.read(1 << 20), b""))
+    return open(path, "rb")
 
 
 if __name__ == "__main__":
