@@ -1,4 +1,4 @@
-"""The `ghostid` command (PRODUCT §8): sites, members, login sessions and NDJSON import."""
+"""The `ghostid` command (PRODUCT §8): sites, members, login sessions, NDJSON import and webhooks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ghostid_local import target
 from ghostid_local.progress import ProgressBar
 
 if TYPE_CHECKING:
+    from ghostid.models.alerts import Delivery
     from ghostid.models.sites import Site
 
 
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     login.add_argument("--user", required=True)
     login.add_argument("--hours", type=float, default=24 * 7)
 
+    _webhook_parser(commands)
+
     rollups = commands.add_parser("rollups", help="rollup maintenance").add_subparsers(
         dest="action", required=True
     )
@@ -57,6 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--site", type=int, required=True)
     importer.add_argument("file", help="NDJSON file, or - for standard input")
     return parser
+
+
+def _webhook_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    webhook = commands.add_parser("webhook", help="lead alerts: webhooks and their deliveries")
+    actions = webhook.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a webhook; prints its id and signing secret (shown once)")
+    add.add_argument("--site", type=int, required=True)
+    add.add_argument("--url", required=True, help="https URL that receives the POSTs")
+    add.add_argument("--events", default="lead.hot,visitor.identified", help="comma-separated event types")
+    actions.add_parser("list", help="the site's webhooks").add_argument("--site", type=int, required=True)
+    remove = actions.add_parser("remove", help="remove a webhook (its pending deliveries are cancelled)")
+    remove.add_argument("--site", type=int, required=True)
+    remove.add_argument("--id", required=True)
+    deliveries = actions.add_parser("deliveries", help="deliveries: status, attempts, last error, times")
+    deliveries.add_argument("--site", type=int, required=True)
+    deliveries.add_argument("--webhook", help="only this webhook's")
+    deliveries.add_argument("--limit", type=int, default=50)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -109,10 +129,87 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         site = _require_site(args.site)
         print(rebuild_site(args.site, site.lead_rules, timeutil.now_ms()), file=out)
+    elif args.command == "webhook":
+        _require_site(args.site)
+        _webhook(args, out)
     elif args.command == "import":
         _require_site(args.site)
         print(_import(args.site, args.file, err), file=out)
     return 0
+
+
+def _webhook(args: argparse.Namespace, out: TextIO) -> None:
+    from ghostid import timeutil
+    from ghostid.errors import GhostIdError
+    from ghostid.logic import alerts
+
+    try:
+        if args.action == "add":
+            events = [e.strip() for e in args.events.split(",") if e.strip()]
+            webhook, secret = alerts.add_webhook(args.site, args.url, events, timeutil.now_ms())
+            print(f"webhook {webhook.webhook_id} added to site {args.site}: {webhook.url}", file=out)
+            print(f"events: {', '.join(webhook.events)}", file=out)
+            print(
+                f"signing secret (shown only now; keep it where your receiver reads it): {secret}", file=out
+            )
+        elif args.action == "list":
+            for hook in alerts.list_webhooks(args.site):
+                created = timeutil.format_timestamp(hook.created_at_ms)
+                print(f"{hook.webhook_id}  {hook.url}  {','.join(hook.events)}  created {created}", file=out)
+        elif args.action == "remove":
+            alerts.remove_webhook(args.site, args.id)
+            print(f"webhook {args.id} removed from site {args.site}", file=out)
+        else:
+            if args.limit < 1:
+                raise UserError("--limit must be positive")
+            _print_deliveries(alerts.list_deliveries(args.site, args.webhook, args.limit), out)
+    except GhostIdError as error:
+        raise UserError(error.message) from None
+
+
+def _print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:
+    from ghostid.timeutil import format_timestamp
+
+    def when(ms: int | None) -> str:
+        return format_timestamp(ms) if ms else "-"
+
+    columns = (
+        "DELIVERY",
+        "WEBHOOK",
+        "TYPE",
+        "VISITOR",
+        "STATUS",
+        "ATTEMPTS",
+        "CREATED",
+        "LAST ATTEMPT",
+        "NEXT ATTEMPT",
+        "FINISHED",
+        "LAST ERROR",
+    )
+    rows = [columns]
+    for d in deliveries:
+        upcoming = when(d.next_attempt_at_ms) if d.status == "pending" else "-"
+        rows.append(
+            (
+                d.delivery_id,
+                d.webhook_id,
+                d.type,
+                d.ghost_vid,
+                d.status,
+                str(d.attempts),
+                when(d.created_at_ms),
+                when(d.last_attempt_at_ms),
+                upcoming,
+                when(d.finished_at_ms),
+                d.last_error or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1],
+            file=out,
+        )
 
 
 def _require_site(site_id: int) -> Site:
