@@ -185,6 +185,15 @@ def test_a_transition_over_24_hours_old_is_recorded_but_not_sent(age_ms: int, se
     assert sum(queued_messages().values()) == int(sent)
 
 
+def test_old_and_new_transitions_in_one_call_are_told_apart() -> None:
+    add()
+    old, new = hot("gv_old", at_ms=NOW_MS - 30 * HOUR_MS), hot("gv_new")
+    assert (
+        alerts.record_transitions([new, old, identified("gv_old", at_ms=NOW_MS - 25 * HOUR_MS)], NOW_MS) == 3
+    )
+    assert delivery_ids() == Counter({(alerts.list_webhooks(SITE)[0].webhook_id, "gv_new", "lead.hot"): 1})
+
+
 def test_delivery_ids_are_one_per_transition_and_webhook() -> None:
     keys = [
         (SITE, vid, kind, "wh_a") for vid in ("gv_1", "gv_2") for kind in ("lead.hot", "visitor.identified")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ghostid.dal import client as ddb_client
 from ghostid.dal import events as events_dal
 from ghostid.dal import sites as sites_dal
 from ghostid.errors import InvalidParameter
@@ -150,7 +151,12 @@ events = st.fixed_dictionaries(
 ).map(lambda event: {"type": "pageview", **event})
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(event=events)
 def test_an_imported_event_is_stored_or_refused_exactly_as_the_collector_would(event: dict[str, Any]) -> None:
     import boto3
@@ -264,6 +270,42 @@ def test_importing_the_same_file_twice_writes_nothing_new(tmp_path: Path) -> Non
     assert stored_items() == before
 
 
+def test_an_event_the_collector_stored_is_left_as_it_is() -> None:
+    body = json.dumps({"site_id": SITE, **BASE, "page": "/from-the-tracker", "event_id": "ev_same"}).encode()
+    collector.track(collector.TrackRequest(body, "application/json", user_agent=CHROME), NOW_MS)
+    result = importer.import_events(
+        SITE, [line(page="/from-the-file", event_id="ev_same"), line(event_id="ev_2")]
+    )
+    assert (result.read, result.written) == (2, 1)
+    assert sorted(row["page"] for row in stored()) == ["/", "/from-the-tracker"]
+
+
+def test_writes_that_dynamodb_leaves_unprocessed_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    ddb: Any = ddb_client.dynamodb()
+    real_write, real_get = ddb.batch_write_item, ddb.batch_get_item
+    calls = {"write": 0, "get": 0}
+
+    def throttled_write(RequestItems: dict[str, Any]) -> dict[str, Any]:
+        calls["write"] += 1
+        ((table, requests),) = RequestItems.items()
+        real_write(RequestItems={table: requests[:3]})  # DynamoDB took only three
+        return {"UnprocessedItems": {table: requests[3:]} if requests[3:] else {}}
+
+    def throttled_get(RequestItems: dict[str, Any]) -> dict[str, Any]:
+        calls["get"] += 1
+        ((table, request),) = RequestItems.items()
+        answer = real_get(RequestItems={table: {**request, "Keys": request["Keys"][:10]}})
+        rest = request["Keys"][10:]
+        return {**answer, "UnprocessedKeys": {table: {**request, "Keys": rest}} if rest else {}}
+
+    monkeypatch.setattr(ddb, "batch_write_item", throttled_write)
+    monkeypatch.setattr(ddb, "batch_get_item", throttled_get)
+    monkeypatch.setattr(events_dal, "_backoff", lambda round_number: None)
+    result = importer.import_events(SITE, [line(event_id=f"ev_{n}", page=f"/{n}") for n in range(30)])
+    assert (result.written, len(stored())) == (30, 30)
+    assert calls == {"get": 3, "write": 9 + 2}  # 30 keys read 10 a call; 25 + 5 items written 3 a call
+
+
 def test_a_derived_event_id_is_the_hash_of_the_normalised_stored_fields() -> None:
     """The id an event without `event_id` gets is unchanged from earlier versions for the same stored
     content, so re-importing an old file stores nothing twice."""
@@ -332,7 +374,7 @@ def lines_of(count: int) -> Iterator[str]:
 def peak_bytes(count: int, monkeypatch: pytest.MonkeyPatch) -> int:
     """Peak Python allocation while importing `count` generated lines (storage stubbed: the importer's
     own memory is what is measured here; the 1,000,000-event figure in the README is the whole process)."""
-    monkeypatch.setattr(events_dal, "put_event", lambda event: True)
+    monkeypatch.setattr(events_dal, "put_new_events", len)
     gc.collect()
     tracemalloc.start()
     try:

@@ -59,10 +59,11 @@ def record_transitions(transitions: Sequence[Transition], now_ms: int) -> int:
     new = 0
     for transition in transitions:
         _check(transition)
-        sendable = now_ms - transition.occurred_at_ms <= SEND_WINDOW_MS
-        if sendable and transition.site_id not in hooks:
-            hooks[transition.site_id] = alerts_dal.webhooks(transition.site_id)
-        matching = [h.webhook_id for h in hooks.get(transition.site_id, []) if transition.type in h.events]
+        matching = []
+        if now_ms - transition.occurred_at_ms <= SEND_WINDOW_MS:
+            if transition.site_id not in hooks:
+                hooks[transition.site_id] = alerts_dal.webhooks(transition.site_id)
+            matching = [h.webhook_id for h in hooks[transition.site_id] if transition.type in h.events]
         record, created = alerts_dal.record_transition(_first_record(transition, matching, now_ms))
         new += created
         if not record.queued:

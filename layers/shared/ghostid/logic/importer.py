@@ -4,9 +4,9 @@ Two passes over a seekable file: the first checks every line (each bad one is re
 number, and nothing is written if any is bad), the second writes. A stream (standard input, a
 generator of lines) is spooled to a temporary file first. Each line is checked and normalised by the
 collector's own rules (`ghostid.models.inputs`): the page becomes its path with the UTM parameters
-as properties, the referrer its `scheme://host/path`. Events are stored with conditional puts (one
-already stored is left alone, so a second import writes nothing), at most `IN_FLIGHT` at a time:
-memory does not grow with the input.
+as properties, the referrer its `scheme://host/path`. Events are written a hundred at a time, only those
+not stored yet (`events_dal.put_new_events`), so a second import writes nothing; at most IN_FLIGHT
+hundreds are in flight: memory does not grow with the input.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from ghostid.models.inputs import ImportEvent
 
 MAX_LINE_BYTES = 256 * 1024  # four times the collector's whole request
 MAX_ERRORS_KEPT = 1000
-WORKERS = 16
-IN_FLIGHT = 512
+WORKERS = 8
+IN_FLIGHT = 16  # chunks of a hundred events
 _BOM = b"\xef\xbb\xbf"
 
 # progress(phase, unit, done, total): "checking" counts bytes of the file, "writing" counts events.
@@ -164,22 +164,33 @@ def _stored_events(handle: IO[bytes], site_id: int) -> Iterator[StoredEvent]:
             yield event.stored(site_id)
 
 
+def _chunks(events: Iterator[StoredEvent]) -> Iterator[list[StoredEvent]]:
+    chunk: list[StoredEvent] = []
+    for event in events:
+        chunk.append(event)
+        if len(chunk) == events_dal.BATCH_GET:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def write(site_id: int, handle: IO[bytes], total: int, progress: Progress | None = None) -> int:
-    """Second pass: stores every event once (conditional puts, IN_FLIGHT at most); how many were new."""
+    """Second pass: stores every event not stored yet, a hundred at a time (IN_FLIGHT hundreds at most
+    in flight); returns how many were new. An event that appears twice in the file within a few thousand
+    lines may be counted as new twice (it is stored once)."""
     written = done = 0
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        pending: deque[Future[bool]] = deque()
-        for event in _stored_events(handle, site_id):
-            pending.append(pool.submit(events_dal.put_event, event))
-            if len(pending) < IN_FLIGHT:
-                continue
-            written += pending.popleft().result()
-            done += 1
-            if progress is not None:
-                progress("writing", "events", done, total)
-        while pending:
-            written += pending.popleft().result()
-            done += 1
+        pending: deque[tuple[int, Future[int]]] = deque()
+        for chunk in _chunks(_stored_events(handle, site_id)):
+            pending.append((len(chunk), pool.submit(events_dal.put_new_events, chunk)))
+            while len(pending) >= IN_FLIGHT or (pending and pending[0][1].done()):
+                size, future = pending.popleft()
+                written, done = written + future.result(), done + size
+                if progress is not None:
+                    progress("writing", "events", done, total)
+        for size, future in pending:
+            written, done = written + future.result(), done + size
             if progress is not None:
                 progress("writing", "events", done, total)
     return written
