@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -33,9 +32,6 @@ from ghostid.models.alerts import FINAL_STATUSES, AttemptOutcome, Delivery
 LEASE_MS = 60_000  # longer than one attempt (5 s), shorter than the queue's visibility timeout
 SIGNATURE_HEADER = "Ghost-Signature"
 USER_AGENT = "GhostID-Webhooks/1"
-
-Sender = Callable[[webhook_targets.Target, bytes, dict[str, str]], AttemptOutcome]
-
 
 @dataclass(frozen=True)
 class RetrySchedule:
@@ -78,11 +74,9 @@ def handle_message(
     body: str,
     clock: Callable[[], int] | None = None,
     schedule: RetrySchedule | None = None,
-    send: Sender | None = None,
-    tls: ssl.SSLContext | None = None,
 ) -> MessageResult:
-    """Works on the delivery a queue message names; ValueError if the message names none. `clock`,
-    `schedule`, `send` and `tls` default to real time, DEFAULT_SCHEDULE, a pinned POST and system CAs."""
+    """Works on the delivery a queue message names; ValueError if the message names none. `clock` and
+    `schedule` default to the wall clock and DEFAULT_SCHEDULE (tests compress time with their own)."""
     clock = clock or timeutil.now_ms
     schedule = schedule or DEFAULT_SCHEDULE
     delivery = alerts_dal.get_delivery(queue.decode(body))
@@ -99,7 +93,7 @@ def handle_message(
         _finish(claimed, "cancelled", AttemptOutcome(None, "the webhook was removed"), clock())
         return MessageResult("cancelled")
     webhook, sealed = found
-    outcome = _attempt(claimed, webhook.url, sealed, now, send, tls)
+    outcome = _attempt(claimed, webhook.url, sealed, now)
     after = clock()
     if outcome.succeeded:
         _finish(claimed, "delivered", outcome, after)
@@ -112,9 +106,7 @@ def handle_message(
     return MessageResult("retry", _seconds_until(next_at, after))
 
 
-def _attempt(
-    claimed: Delivery, url: str, sealed: bytes, now_ms: int, send: Sender | None, tls: ssl.SSLContext | None
-) -> AttemptOutcome:
+def _attempt(claimed: Delivery, url: str, sealed: bytes, now_ms: int) -> AttemptOutcome:
     try:
         target = webhook_targets.check(url, settings.webhook_targets())  # again: DNS may have changed
     except webhook_targets.UnsafeTarget as unsafe:
@@ -129,9 +121,7 @@ def _attempt(
         "User-Agent": USER_AGENT,
         SIGNATURE_HEADER: signature(secret, now_ms // 1000, body),
     }
-    if send is not None:
-        return send(target, body, headers)
-    return webhook_targets.post(target, body, headers, tls=tls)
+    return webhook_targets.post(target, body, headers)
 
 
 def _finish(
