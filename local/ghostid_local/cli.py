@@ -1,4 +1,5 @@
-"""The `ghostid` command (PRODUCT §8, §13): sites, members, users, sessions, API keys, NDJSON import."""
+"""The `ghostid` command (PRODUCT §8, §12, §13): sites, members, users, sessions, API keys, webhooks, NDJSON
+import and export."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import getpass
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from ghostid_local import target
+from ghostid_local.progress import ProgressBar
 
 if TYPE_CHECKING:
+    from ghostid.models.alerts import Delivery
     from ghostid.models.sites import Site
 
 
@@ -94,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
         if action != "list":
             sub.add_argument("--name", required=True)
 
+    _webhook_parser(commands)
+
     rollups = commands.add_parser("rollups", help="rollup maintenance").add_subparsers(
         dest="action", required=True
     )
@@ -112,6 +117,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _webhook_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    webhook = commands.add_parser("webhook", help="lead alerts: webhooks and their deliveries")
+    actions = webhook.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a webhook; prints its id and signing secret (shown once)")
+    add.add_argument("--site", type=int, required=True)
+    add.add_argument("--url", required=True, help="https URL that receives the POSTs")
+    add.add_argument("--events", default="lead.hot,visitor.identified", help="comma-separated event types")
+    actions.add_parser("list", help="the site's webhooks").add_argument("--site", type=int, required=True)
+    remove = actions.add_parser("remove", help="remove a webhook (its pending deliveries are cancelled)")
+    remove.add_argument("--site", type=int, required=True)
+    remove.add_argument("--id", required=True)
+    deliveries = actions.add_parser("deliveries", help="deliveries: status, attempts, last error, times")
+    deliveries.add_argument("--site", type=int, required=True)
+    deliveries.add_argument("--webhook", help="only this webhook's")
+    deliveries.add_argument("--limit", type=int, default=50)
+
+
 def main(
     argv: Sequence[str] | None = None,
     out: TextIO = sys.stdout,
@@ -128,7 +150,7 @@ def main(
             return _user(args, out, stdin)
         if args.command == "apikey":
             return _apikey(args, out)
-        return _run(args, out)
+        return _run(args, out, err)
     except UserError as error:
         print(f"ghostid: {error}", file=err)
         return 2
@@ -138,7 +160,7 @@ class UserError(Exception):
     pass
 
 
-def _run(args: argparse.Namespace, out: TextIO) -> int:
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ghostid.dal import sites as sites_dal
     from ghostid.logic import auth
     from ghostid.logic.signin import normalize_email
@@ -166,9 +188,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     elif args.command == "export":
         _require_site(args.site)
         print(_export(args), file=sys.stderr)
+    elif args.command == "webhook":
+        _require_site(args.site)
+        _webhook(args, out)
     elif args.command == "import":
         _require_site(args.site)
-        print(_import(args.site, args.file), file=out)
+        print(_import(args.site, args.file, err), file=out)
     return 0
 
 
@@ -314,6 +339,80 @@ def _when(epoch_ms: int | None) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def _webhook(args: argparse.Namespace, out: TextIO) -> None:
+    from ghostid import timeutil
+    from ghostid.errors import GhostIdError
+    from ghostid.logic import alerts
+
+    try:
+        if args.action == "add":
+            events = [e.strip() for e in args.events.split(",") if e.strip()]
+            webhook, secret = alerts.add_webhook(args.site, args.url, events, timeutil.now_ms())
+            print(f"webhook {webhook.webhook_id} added to site {args.site}: {webhook.url}", file=out)
+            print(f"events: {', '.join(webhook.events)}", file=out)
+            print(
+                f"signing secret (shown only now; keep it where your receiver reads it): {secret}", file=out
+            )
+        elif args.action == "list":
+            for hook in alerts.list_webhooks(args.site):
+                created = timeutil.format_timestamp(hook.created_at_ms)
+                print(f"{hook.webhook_id}  {hook.url}  {','.join(hook.events)}  created {created}", file=out)
+        elif args.action == "remove":
+            alerts.remove_webhook(args.site, args.id)
+            print(f"webhook {args.id} removed from site {args.site}", file=out)
+        else:
+            if args.limit < 1:
+                raise UserError("--limit must be positive")
+            _print_deliveries(alerts.list_deliveries(args.site, args.webhook, args.limit), out)
+    except GhostIdError as error:
+        raise UserError(error.message) from None
+
+
+def _print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:
+    from ghostid.timeutil import format_timestamp
+
+    def when(ms: int | None) -> str:
+        return format_timestamp(ms) if ms else "-"
+
+    columns = (
+        "DELIVERY",
+        "WEBHOOK",
+        "TYPE",
+        "VISITOR",
+        "STATUS",
+        "ATTEMPTS",
+        "CREATED",
+        "LAST ATTEMPT",
+        "NEXT ATTEMPT",
+        "FINISHED",
+        "LAST ERROR",
+    )
+    rows = [columns]
+    for d in deliveries:
+        upcoming = when(d.next_attempt_at_ms) if d.status == "pending" else "-"
+        rows.append(
+            (
+                d.delivery_id,
+                d.webhook_id,
+                d.type,
+                d.ghost_vid,
+                d.status,
+                str(d.attempts),
+                when(d.created_at_ms),
+                when(d.last_attempt_at_ms),
+                upcoming,
+                when(d.finished_at_ms),
+                d.last_error or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1],
+            file=out,
+        )
+
+
 def _require_site(site_id: int) -> Site:
     from ghostid.dal import sites as sites_dal
 
@@ -361,24 +460,33 @@ def _export(args: argparse.Namespace) -> str:
     return f"{total} events exported in {pages} pages"
 
 
-def _import(site_id: int, path: str) -> str:
-    from ghostid.logic.importer import ImportRejected, import_events
+def _import(site_id: int, path: str, err: TextIO) -> str:
+    """Checks the whole input (every bad line is printed as it is found), then writes it; a progress bar
+    on stderr when that is a terminal."""
+    from ghostid.logic.importer import ImportRejected, InputChanged, import_file
 
+    bar = ProgressBar(err)
     try:
-        if path == "-":
-            result = import_events(site_id, sys.stdin)
-        else:
-            with open(path, encoding="utf-8") as handle:
-                result = import_events(site_id, handle)
+        with _open_input(path) as handle:
+            result = import_file(site_id, handle, bar.update, lambda error: bar.line(f"  {error}"))
     except OSError as error:
         raise UserError(f"cannot read {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
     except ImportRejected as rejected:
-        lines = "\n".join(f"  {e}" for e in rejected.errors[:100])
-        more = f"\n  ... and {len(rejected.errors) - 100} more" if len(rejected.errors) > 100 else ""
-        raise UserError(f"{rejected}:\n{lines}{more}") from None
+        raise UserError(f"{rejected} (every bad line is listed above)") from None
+    except InputChanged as changed:
+        raise UserError(f"{changed}; import it again once it is complete") from None
+    finally:
+        bar.close()
     return f"{result.written} events written ({result.already_present} already present)"
+
+
+def _open_input(path: str) -> IO[bytes]:
+    """The file, or standard input spooled to a temporary file (the import reads its input twice)."""
+    from ghostid.logic.importer import spool
+
+    if path == "-":
+        return spool(iter(lambda: sys.stdin.buffer.read(1 << 20), b""))
+    return open(path, "rb")
 
 
 if __name__ == "__main__":

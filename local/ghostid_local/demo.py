@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
 import random
 import secrets
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -248,3 +251,21 @@ def ensure_demo_user(password_file: Path) -> str:
 def demo_token(token_file: Path) -> str | None:
     """The demo's cookie token if the stack was seeded before (and the session still exists)."""
     return token_file.read_text().strip() if token_file.exists() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Prints generated traffic as NDJSON in the import format (`ghostid import --site N FILE`)."""
+    parser = argparse.ArgumentParser(prog="python -m ghostid_local.demo", description=main.__doc__)
+    parser.add_argument("--events", type=int, help="stop after this many events")
+    parser.add_argument("--visitors", type=int, help="default: 900, or enough for --events")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=DEMO_SITE)
+    args = parser.parse_args(argv)
+    visitors = args.visitors or (args.events // 4 + 1 if args.events else 900)
+    for event in itertools.islice(generate(args.days, visitors, args.seed), args.events):
+        sys.stdout.write(json.dumps(event) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

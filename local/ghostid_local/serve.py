@@ -1,15 +1,18 @@
-"""``make serve``: DynamoDB Local + tables + stream consumer + HTTP routes, all from template.yaml.
+"""``make serve``: DynamoDB Local + tables + stream consumer + queues + HTTP routes, all from template.yaml.
 
 Run as ``python -m ghostid_local.serve``. Environment: ``PORT`` (3000), ``DDB_PORT`` (8000),
 ``DDB_ENDPOINT`` (use that DynamoDB instead of starting one), ``LOG_FORMAT`` (``json``: the handlers'
 Powertools lines as deployed; otherwise one short line per request and per stream batch). State lives
 in ``.local/`` of the repo (``GHOSTID_LOCAL_STATE`` overrides it): DynamoDB data, stream checkpoints,
-the on-failure records (``dlq.ndjson``), the demo token and the demo user's password.
+the on-failure records (``dlq.ndjson``), the demo token and the demo user's password, the local SQS's
+messages (``sqs.sqlite3``), the key that encrypts webhook secrets (``webhook-secrets.key``) and the
+generated secrets (``secrets/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -21,20 +24,24 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from ghostid_local import dynamodb_local
+from ghostid_local import dynamodb_local, target
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.gateway import WEB_DIST, LocalGateway, make_gateway
 from ghostid_local.lambda_context import LocalFunction, load_function
+from ghostid_local.queues import QueuePoller, create_queues, queue_sources
+from ghostid_local.sqs_local import LocalSqs
 from ghostid_local.streams import StreamPoller, file_sink, stream_sources
 from ghostid_local.tables import create_tables, function_environment, function_ids
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
-STATE_DIR = Path(os.environ.get("GHOSTID_LOCAL_STATE") or REPO_ROOT / ".local")
+STATE_DIR = target.local_state_dir()
 os.environ.setdefault("GHOSTID_LOCAL_STATE", str(STATE_DIR))  # local secrets persist there (tables.py)
 DEMO_SITE_ID = 4
 # Template parameters the local stack overrides: it serves plain http, where a Secure cookie is never sent.
 LOCAL_PARAMETERS = {"SecureCookies": "false"}
+# What the local stack sets differently from the template: webhooks may go to http://127.0.0.1.
+LOCAL_SETTINGS = {"WEBHOOK_TARGETS": "local"}
 
 log = logging.getLogger("ghostid_local.serve")
 
@@ -56,9 +63,11 @@ def local_aws_environment(endpoint: str) -> None:
 def combined_environment(
     template: Mapping[str, Any], table_names: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """The union of all functions' variables (first definition wins) and each function's own."""
+    """The union of all functions' variables (first definition wins) and each function's own.
+
+    `table_names` maps logical ids to local names, and may map queues and the secrets key too."""
     per_function = {
-        fid: function_environment(template, fid, table_names, LOCAL_PARAMETERS)
+        fid: _local(function_environment(template, fid, table_names, LOCAL_PARAMETERS))
         for fid in function_ids(template)
     }
     union: dict[str, str] = {}
@@ -68,6 +77,40 @@ def combined_environment(
                 log.info("%s=%s differs in %s; it gets its own value at import only", key, value, fid)
             union.setdefault(key, value)
     return union, per_function
+
+
+def _local(env: dict[str, str]) -> dict[str, str]:
+    return {k: LOCAL_SETTINGS.get(k, v) for k, v in env.items()}
+
+
+def start_queues(template: Mapping[str, Any], endpoint: str) -> tuple[LocalSqs, dict[str, str]]:
+    """The local SQS (messages kept in the state folder) with the template's queues; `{logical id: URL}`.
+
+    Its endpoint is written to the state folder, so `ghostid` queues to the same place."""
+    sqs = LocalSqs(STATE_DIR / "sqs.sqlite3")
+    os.environ["AWS_ENDPOINT_URL_SQS"] = sqs.start()
+    urls = create_queues(boto3.client("sqs"), template)
+    running = {"ddb_endpoint": endpoint, "endpoint": sqs.endpoint, "queues": urls}
+    (STATE_DIR / target.LOCAL_QUEUES_FILE).write_text(json.dumps(running, indent=1))
+    return sqs, urls
+
+
+def start_queue_pollers(
+    template: Mapping[str, Any],
+    functions: Mapping[str, LocalFunction],
+    urls: Mapping[str, str],
+    stop: threading.Event,
+) -> list[threading.Thread]:
+    """One poller thread per SQS event in the template (the webhook sender)."""
+    threads = []
+    for src in queue_sources(template):
+        poller = QueuePoller(functions[src.function_id].invoke, src, urls[src.queue_id], boto3.client("sqs"))
+        thread = threading.Thread(
+            target=poller.run_forever, args=(stop,), name=f"queue-{src.function_id}", daemon=True
+        )
+        thread.start()
+        threads.append(thread)
+    return threads
 
 
 def load_functions(
@@ -156,6 +199,9 @@ def _banner(api: str, endpoint: str, own_ddb: bool, token: str | None, password:
     lines.append(
         f"  Demo page: {api}/demo/   (ghost.js at {api}/ghost.js sends its events to site {DEMO_SITE_ID})"
     )
+    lines.append(
+        f"  Webhooks:  ghostid webhook add --site {DEMO_SITE_ID} --url http://127.0.0.1:<port>/<path>"
+    )
     lines += ["  Stop:      Ctrl-C", ""]
     return "\n".join(lines)
 
@@ -203,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     threads: list[threading.Thread] = []
     gateway: LocalGateway | None = None
     ddb: dynamodb_local.DynamoDBLocal | None = None
+    sqs: LocalSqs | None = None
     endpoint = os.environ.get("DDB_ENDPOINT", "")
     try:
         if endpoint:
@@ -215,13 +262,16 @@ def main(argv: list[str] | None = None) -> int:
         local_aws_environment(endpoint)
         template = load_template(TEMPLATE)
         table_names = create_tables(boto3.client("dynamodb"), template)
-        union, per_function = combined_environment(template, table_names)
+        sqs, queue_urls = start_queues(template, endpoint)
+        names = {**table_names, **queue_urls, "WebhookSecretsKey": target.local_webhook_key()}
+        union, per_function = combined_environment(template, names)
         os.environ.update(union)
         functions = load_functions(template, per_function)
         drop_local_metrics()
         if os.environ.get("LOG_FORMAT", "").lower() != "json":
             human_logs()
         pollers, threads = start_pollers(template, functions, table_names, stop)
+        threads += start_queue_pollers(template, functions, queue_urls, stop)
         token, password = (None, None) if args.no_demo else seed_demo_once(endpoint, table_names, pollers)
         invokers = {fid: f.invoke for fid, f in functions.items()}
         gateway = make_gateway(template, invokers, port=args.port, web_dir=WEB_DIST)
@@ -241,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             gateway.server_close()
         for t in threads:
             t.join(timeout=10)
+        if sqs is not None:
+            sqs.stop()
+            (STATE_DIR / target.LOCAL_QUEUES_FILE).unlink(missing_ok=True)
         if ddb is not None:
             ddb.stop()
     return 0

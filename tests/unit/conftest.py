@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 from ghostid_local.cfn_yaml import load_template
+from ghostid_local.queues import create_queues
 from ghostid_local.tables import create_tables
 from ghostid_local.target import TABLE_ENV
 from moto import mock_aws
@@ -22,7 +23,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from ghostid.dal import client, usage
     from ghostid.logic import consumer
 
-    for variable in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL"):
+    for variable in (
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(variable, raising=False)
     for variable, table in TABLE_ENV.items():
         monkeypatch.setenv(variable, table)
@@ -37,3 +44,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     client.dynamodb.cache_clear()
     settings.clear_cache()
     assert "AWS_ENDPOINT_URL_DYNAMODB" not in os.environ
+
+
+@pytest.fixture
+def alerts_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """`aws` plus the template's queues (moto's SQS) and a KMS key for webhook secrets, with webhooks
+    allowed to 127.0.0.1 (as on the local stack) and one delivery at a time (moto is not thread-safe).
+    Yields `{logical id: queue URL or key id}`."""
+    from ghostid import settings
+    from ghostid.dal import queue, secrets
+
+    urls = create_queues(boto3.client("sqs"), load_template(ROOT / "template.yaml"))
+    key_id = boto3.client("kms").create_key(Description="webhook secrets")["KeyMetadata"]["KeyId"]
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", urls["WebhookQueue"])
+    monkeypatch.setenv("WEBHOOK_KEY_ID", key_id)
+    monkeypatch.setenv("WEBHOOK_TARGETS", "local")
+    monkeypatch.setenv("DELIVERY_CONCURRENCY", "1")
+    for reset in (settings.clear_cache, queue.sqs.cache_clear, secrets.kms.cache_clear):
+        reset()
+    yield {**urls, "WebhookSecretsKey": key_id}
+    for reset in (settings.clear_cache, queue.sqs.cache_clear, secrets.kms.cache_clear):
+        reset()

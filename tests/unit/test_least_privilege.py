@@ -1,10 +1,12 @@
-"""Least privilege, measured: each function's IAM policy grants exactly the DynamoDB actions its code
-makes, table by table.
+"""Least privilege, measured: each function's IAM policy grants exactly the DynamoDB, SQS and KMS actions
+its code makes, resource by resource.
 
-Every handler runs in-process (moto) through the scenarios that reach all of its DynamoDB calls,
-while a botocore `before-parameter-build` hook on the shared client records (table, IAM action) per function.
-A grant the code never uses fails (broader than needed), and so does a call the policy does not
-grant (AccessDenied in Lambda). Transactions are counted as the per-item actions IAM checks.
+Every handler runs in-process (moto) through the scenarios that reach all of its calls, while a botocore
+`before-parameter-build` hook on the shared clients records (resource, IAM action) per function. A grant
+the code never uses fails (broader than needed), and so does a call the policy does not grant
+(AccessDenied in Lambda). Transactions are counted as the per-item actions IAM checks. A grant that Lambda
+itself uses with the function's role (sending a failed stream batch to its on-failure queue) is not the
+code's and is left out.
 """
 
 from __future__ import annotations
@@ -18,24 +20,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from argon2 import PasswordHasher
-from ghostid import timeutil
+from ghostid import settings, timeutil
 from ghostid.dal import auth as auth_dal
-from ghostid.dal import client
+from ghostid.dal import client, queue, secrets
 from ghostid.dal import sites as sites_dal
 from ghostid.dal import users as users_dal
-from ghostid.logic import apikeys, auth
+from ghostid.logic import alerts, apikeys, auth
+from ghostid.models.alerts import Transition
 from ghostid.models.credentials import User
 from ghostid.models.sites import LoginSession, Site
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.lambda_context import LambdaContext
 
 from tests.support import lambdas, traffic
+from tests.support.receiver import Answer, Post, receiving
 from tests.support.routes import read_routes
 from tests.support.scenario import NOW, NOW_MS, import_traffic, stored_items
 
-pytestmark = pytest.mark.usefixtures("aws")
+pytestmark = pytest.mark.usefixtures("alerts_aws")
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -50,12 +55,21 @@ TRANSACT_ACTIONS = {
     "Get": "GetItem",
 }
 
-Grants = set[tuple[str, str]]  # (table logical id, or `<table>/index/<name>`; "dynamodb:Action")
+SQS_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}
+RESOURCE_SERVICES = {"AWS::DynamoDB::Table": "dynamodb", "AWS::SQS::Queue": "sqs", "AWS::KMS::Key": "kms"}
+
+Grants = set[tuple[str, str]]  # (resource logical id, "service:Action")
 
 
-def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(table, IAM action) pairs IAM evaluates for one DynamoDB call (an index: `<table>/index/<name>`)."""
-    if operation in ("TransactWriteItems", "TransactGetItems"):
+def iam_actions(
+    service: str, operation: str, params: dict[str, Any], keys: dict[str, str]
+) -> Iterator[tuple[str, str]]:
+    """(resource, IAM action) pairs IAM evaluates for one API call (moto's names are the logical ids)."""
+    if service == "sqs":
+        yield params["QueueUrl"].rsplit("/", 1)[-1], f"sqs:{SQS_ACTIONS.get(operation, operation)}"
+    elif service == "kms":
+        yield keys[params["KeyId"]], f"kms:{operation}"
+    elif operation in ("TransactWriteItems", "TransactGetItems"):
         for entry in params["TransactItems"]:
             ((kind, body),) = entry.items()
             yield body["TableName"], f"dynamodb:{TRANSACT_ACTIONS[kind]}"
@@ -71,13 +85,15 @@ def iam_actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, s
 class Recorder:
     """Records the calls of whichever function is `current` (the tests run one handler at a time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: dict[str, str]) -> None:
         self.current: str | None = None
         self.used: dict[str, Grants] = defaultdict(set)
+        self.keys = keys  # KMS key id -> logical id
 
     def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         if self.current is not None:
-            self.used[self.current] |= set(iam_actions(model.name, params))
+            service = model.service_model.service_name
+            self.used[self.current] |= set(iam_actions(service, model.name, params, self.keys))
 
     def invoke(self, function: str, name: str, event: dict[str, Any]) -> Any:
         self.current = function
@@ -87,8 +103,18 @@ class Recorder:
             self.current = None
 
 
+def used_by_lambda(function: str) -> Grants:
+    """What Lambda does with the function's role: send failed stream batches to the on-failure queue."""
+    found: Grants = set()
+    for event in TEMPLATE["Resources"][function]["Properties"].get("Events", {}).values():
+        destination = event["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination is not None:
+            found.add((destination["Fn::GetAtt"][0], "sqs:SendMessage"))
+    return found
+
+
 def granted(function: str) -> Grants:
-    """The DynamoDB (table, action) pairs the template's inline policies grant `function`."""
+    """The (resource, action) pairs the template's inline policies grant `function`'s code."""
     resources = TEMPLATE["Resources"]
     grants: Grants = set()
     for policy in resources[function]["Properties"].get("Policies", []):
@@ -105,10 +131,11 @@ def granted(function: str) -> Grants:
                     resource = f"{table}/index/{index}"
                 else:
                     table = resource = target["Fn::GetAtt"][0]
-                if resources[table]["Type"] != "AWS::DynamoDB::Table":
+                service = RESOURCE_SERVICES.get(resources[table]["Type"])
+                if service is None:
                     continue
-                grants |= {(resource, action) for action in actions if action.startswith("dynamodb:")}
-    return grants
+                grants |= {(resource, action) for action in actions if action.startswith(f"{service}:")}
+    return grants - used_by_lambda(function)
 
 
 def template_functions() -> dict[str, str]:
@@ -117,13 +144,15 @@ def template_functions() -> dict[str, str]:
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+def recorder(monkeypatch: pytest.MonkeyPatch, alerts_aws: dict[str, str]) -> Iterator[Recorder]:
     monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-    hook = Recorder()
-    events = client.dynamodb().meta.events
-    events.register("before-parameter-build.dynamodb.*", hook)
+    hook = Recorder({alerts_aws["WebhookSecretsKey"]: "WebhookSecretsKey"})
+    clients = (client.dynamodb(), queue.sqs(), secrets.kms())
+    for shared in clients:
+        shared.meta.events.register("before-parameter-build.*.*", hook)
     yield hook
-    events.unregister("before-parameter-build.dynamodb.*", hook)
+    for shared in clients:
+        shared.meta.events.unregister("before-parameter-build.*.*", hook)
 
 
 def run_rollup(recorder: Recorder) -> None:
@@ -220,6 +249,37 @@ def run_track(recorder: Recorder) -> None:
     assert recorder.invoke("TrackFunction", "track", preflight)["statusCode"] < 500
 
 
+def run_sender(recorder: Recorder) -> None:
+    """A delivery that succeeds, one that fails (its message hidden for the backoff), a duplicate
+    message, a delivery whose webhook was removed, and a message that names no delivery."""
+
+    def fail_one(earlier: list[Post], post: Post) -> Answer:
+        return Answer(500 if post.json["lead"]["ghost_vid"] == "gv_fail" else 200)
+
+    with receiving(fail_one) as receiver:
+        alerts.add_webhook(4, receiver.url(), ["lead.hot"], NOW_MS)
+        gone = alerts.add_webhook(4, receiver.url(), ["visitor.identified"], NOW_MS)[0]
+        transitions = [
+            Transition(4, vid, kind, NOW_MS, {"ghost_vid": vid})
+            for vid in ("gv_ok", "gv_fail")
+            for kind in ("lead.hot", "visitor.identified")
+        ]
+        alerts.record_transitions(transitions, NOW_MS)
+        alerts.remove_webhook(4, gone.webhook_id)
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(QueueUrl=settings.webhook_queue_url(), MaxNumberOfMessages=10)[
+            "Messages"
+        ]
+        records = [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+            for m in messages
+        ]
+        records += [records[0], {**records[0], "messageId": "poison", "body": "{}"}]
+        response = recorder.invoke("WebhookSenderFunction", "webhook_sender", {"Records": records})
+        assert len(response["batchItemFailures"]) >= 2
+        assert len(receiver.posts) == 2
+
+
 # Requests beyond each file in events/ that reach the rest of a read function's calls.
 MORE_READS: dict[str, list[dict[str, str]]] = {
     "leads": [{"status": "all"}, {"status": "identified", "sort": "score"}, {"timeRange": "yesterday"}],
@@ -265,6 +325,12 @@ SCENARIOS = {
     "RollupFunction": run_rollup,
     "StatsFunction": run_reads,
     "SessionFunction": run_reads,
+    **{
+        route.function: run_new_reads
+        for route in read_routes().values()
+        if route.folder not in ("stats", "session")
+    },
+    "WebhookSenderFunction": run_sender,
     "MeFunction": run_me,
     "AuthFunction": run_auth,
     "TrackFunction": run_track,

@@ -189,6 +189,64 @@ def test_rollup_function_writes_only_rollups() -> None:
     assert "dynamodb:DeleteItem" not in by_resource["RollupsTable"]
 
 
+def _by_resource(function: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for statement in _statements(function):
+        for resource in _as_list(statement["Resource"]):
+            found.setdefault(_resource_id(resource), set()).update(_as_list(statement["Action"]))
+    return found
+
+
+def test_webhook_sender_reads_and_updates_deliveries_schedules_retries_and_decrypts_only() -> None:
+    from ghostid.dal.secrets import PURPOSE
+
+    assert _by_resource("WebhookSenderFunction") == {
+        "AlertsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "WebhookQueue": {"sqs:ChangeMessageVisibility"},
+        "WebhookSecretsKey": {"kms:Decrypt"},
+    }
+    (decrypt,) = [s for s in _statements("WebhookSenderFunction") if s["Action"] == ["kms:Decrypt"]]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": PURPOSE}}
+    env = _props("WebhookSenderFunction")["Environment"]["Variables"]
+    assert env["WEBHOOK_TARGETS"] == "public"  # deployed webhooks: https to public addresses only
+    assert env["WEBHOOK_KEY_ID"] == {"Ref": "WebhookSecretsKey"}
+    assert env["WEBHOOK_QUEUE_URL"] == {"Ref": "WebhookQueue"}
+
+
+def test_webhook_queue_outlives_the_retries_and_has_a_dead_letter_queue() -> None:
+    from ghostid.logic.webhook_sender import DEFAULT_SCHEDULE
+
+    (event,) = _props("WebhookSenderFunction")["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 <= event["Properties"]["BatchSize"] <= 10
+    queue = _props("WebhookQueue")
+    assert queue["VisibilityTimeout"] >= 6 * _props("WebhookSenderFunction")["Timeout"]  # AWS's advice
+    assert queue["MessageRetentionPeriod"] > DEFAULT_SCHEDULE.budget_s + 12 * 3600
+    attempts, now = 1, 0  # a delivery that always fails is received once per scheduled attempt
+    while (now := DEFAULT_SCHEDULE.next_attempt_ms(0, attempts, now) or -1) >= 0:
+        attempts += 1
+    assert attempts == 12
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= attempts + 10  # room for early duplicate copies
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    alarm = _props("WebhookDeadLetterAlarm")
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}
+    for name in ("WebhookQueue", "WebhookDeadLetterQueue"):
+        assert _props(name)["SqsManagedSseEnabled"] is True
+
+
+def test_webhook_secrets_key_rotates_and_outlives_the_stack() -> None:
+    key = RESOURCES["WebhookSecretsKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"  # else every secret is lost
+    assert key["Properties"]["EnableKeyRotation"] is True
+    outputs = TEMPLATE["Outputs"]
+    assert outputs["WebhookSecretsKeyId"]["Value"] == {"Ref": "WebhookSecretsKey"}
+    assert outputs["WebhookQueueUrl"]["Value"] == {"Ref": "WebhookQueue"}
+    assert outputs["AlertsTableName"]["Value"] == {"Ref": "AlertsTable"}
+
+
 # ------------------------------------------------------------------ routes and the stream
 
 
@@ -280,13 +338,13 @@ def test_table_keys_match_the_design() -> None:
     assert keys("UsersTable") == [("email", "HASH", "S")]
     assert keys("ApiKeysTable") == [("key_hash", "HASH", "S")]
     assert keys("SignInAttemptsTable") == [("pk", "HASH", "S")]
-    for table in ["SitesTable", "EventsTable", "RollupsTable"]:
+    for table in ["SitesTable", "EventsTable", "RollupsTable", "AlertsTable"]:
         assert keys(table) == [("pk", "HASH", "S"), ("sk", "RANGE", "S")]
     # Keys only, so the counter writes on a key item never touch its index.
     assert index("ApiKeysTable", "BySite") == ([("site_id", "HASH"), ("name", "RANGE")], "KEYS_ONLY")
     assert index("SitesTable", "ByMember") == ([("user_id", "HASH"), ("pk", "RANGE")], "KEYS_ONLY")
     assert _props("EventsTable")["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
-    for table in ["LoginSessionsTable", "EventsTable", "SignInAttemptsTable"]:
+    for table in ["LoginSessionsTable", "EventsTable", "SignInAttemptsTable", "AlertsTable"]:
         assert _props(table)["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 

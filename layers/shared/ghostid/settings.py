@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,6 +44,14 @@ class Settings(BaseModel):
     fold_concurrency: int = Field(default=8, ge=1, le=64, alias="FOLD_CONCURRENCY")
     # Signs the read routes' cursors (`ghostid.logic.cursor`): a Secrets Manager secret when deployed.
     cursor_secret: str | None = Field(default=None, min_length=32, alias="CURSOR_SECRET")
+    alerts_table: TableName | None = Field(default=None, alias="ALERTS_TABLE")
+    webhook_queue_url: str | None = Field(default=None, min_length=1, alias="WEBHOOK_QUEUE_URL")
+    # A KMS key (id, ARN or alias) that encrypts webhook secrets; `file:<path>` on the local stack only.
+    webhook_key_id: str | None = Field(default=None, min_length=1, alias="WEBHOOK_KEY_ID")
+    # `public`: webhook URLs must be https and resolve to public addresses only. `local` (the local stack)
+    # also allows http and loopback addresses, so a receiver on 127.0.0.1 can be tried.
+    webhook_targets: Literal["public", "local"] = Field(default="public", alias="WEBHOOK_TARGETS")
+    delivery_concurrency: int = Field(default=10, ge=1, le=10, alias="DELIVERY_CONCURRENCY")
 
     def require(self, name: str) -> str:
         value = getattr(self, name)
@@ -123,3 +131,24 @@ def fold_concurrency() -> int:
 
 def cursor_secret() -> bytes:
     return current().require("cursor_secret").encode()
+
+
+def alerts_table() -> str:
+    return current().require("alerts_table")
+
+
+def webhook_queue_url() -> str:
+    return current().require("webhook_queue_url")
+
+
+def webhook_key_id() -> str:
+    return current().require("webhook_key_id")
+
+
+def webhook_targets() -> Literal["public", "local"]:
+    return current().webhook_targets
+
+
+def delivery_concurrency() -> int:
+    """Deliveries of one SQS batch the sender POSTs at once (DELIVERY_CONCURRENCY, at most the batch size)."""
+    return current().delivery_concurrency

@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
@@ -24,6 +24,7 @@ from ghostid.dal import events as events_dal
 from ghostid.dal import sites as sites_dal
 from ghostid.errors import Forbidden, InvalidParameter, NotFound, PayloadTooLarge, UnsupportedMediaType
 from ghostid.logic.countries import country_name
+from ghostid.models import inputs
 from ghostid.models.events import StoredEvent
 from ghostid.models.sites import Site
 from ghostid.models.track import MAX_BATCH, MAX_BODY_BYTES, TrackBatch, TrackEvent, TrackResponse
@@ -37,7 +38,7 @@ DROPPED_HEADER = "X-Ghost-Dropped"
 MAX_REPORTED_PROBLEMS = 10
 MAX_CITY = 256
 _SITE_HINT = re.compile(r"[0-9]{1,16}")
-SERVER_FIELDS = {"timestamp", "country", "city", "device_type", "browser", "os"}
+SERVER_FIELDS = frozenset({"timestamp", "country", "city", "device_type", "browser", "os"})
 ALLOW = "OPTIONS, POST"
 _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -77,26 +78,8 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _problem(detail: Any) -> str:
-    where = _location(tuple(detail["loc"]))
-    kind, message = detail["type"], str(detail["msg"]).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        server_set = detail["loc"][-1] in SERVER_FIELDS
-        message = "set by the server, not the tracker" if server_set else "unknown field"
-    elif kind == "missing":
-        message = "required"
-    return f"{where}: {message}" if where else message
-
-
 def _invalid(error: ValidationError) -> InvalidParameter:
-    problems = [_problem(detail) for detail in error.errors()]
+    problems = inputs.problems(error, SERVER_FIELDS)
     shown = "; ".join(problems[:MAX_REPORTED_PROBLEMS])
     more = len(problems) - MAX_REPORTED_PROBLEMS
     return InvalidParameter(f"Invalid event: {shown}" + (f" (and {more} more)" if more > 0 else "") + ".")

@@ -1,13 +1,22 @@
-"""The stored shape of an event (PRODUCT §7) and its validation."""
+"""The stored shape of an event and its validation (what arrives is checked first: models/inputs.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from ghostid.timeutil import format_timestamp, parse_timestamp
 
@@ -19,6 +28,23 @@ MAX_PROP_KEY = 64
 MAX_PROP_VALUE = 512
 
 
+def normalise_timestamp(value: str) -> str:
+    try:
+        return format_timestamp(parse_timestamp(value))
+    except (ValueError, OverflowError):
+        raise ValueError("must be an ISO 8601 time with a zone, e.g. 2026-03-10T17:09:10.000Z") from None
+
+
+Timestamp = Annotated[str, AfterValidator(normalise_timestamp)]
+
+
+def derived_event_id(content: Mapping[str, Any]) -> str:
+    """The id of an event imported without one: a hash of its stored fields (all of `Event`'s but
+    `event_id`), so importing it again stores it once."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return f"ev_{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
 class Event(BaseModel):
     """One event as imported or stored; `timestamp` is normalised to `...T17:09:10.000Z`."""
 
@@ -28,7 +54,7 @@ class Event(BaseModel):
     ghost_vid: Id
     type: Literal["pageview", "custom_event"]
     page: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    timestamp: str
+    timestamp: Timestamp
     event_id: Id | None = None
     event_name: Annotated[str, StringConstraints(max_length=128)] = ""
     page_title: Annotated[str, StringConstraints(max_length=512)] = ""
@@ -40,14 +66,6 @@ class Event(BaseModel):
     device_type: ShortText | None = None
     browser: ShortText | None = None
     os: ShortText | None = None
-
-    @field_validator("timestamp")
-    @classmethod
-    def _normalise_timestamp(cls, value: str) -> str:
-        try:
-            return format_timestamp(parse_timestamp(value))
-        except (ValueError, OverflowError):
-            raise ValueError("must be an ISO 8601 time with a zone, e.g. 2026-03-10T17:09:10.000Z") from None
 
     @field_validator("page")
     @classmethod
@@ -88,9 +106,7 @@ class Event(BaseModel):
         """An event without `event_id` gets one derived from its content, so a re-import stores it once."""
         if self.event_id:
             return self
-        content = json.dumps(self.model_dump(exclude={"event_id"}), sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(content.encode()).hexdigest()[:32]
-        return self.model_copy(update={"event_id": f"ev_{digest}"})
+        return self.model_copy(update={"event_id": derived_event_id(self.model_dump(exclude={"event_id"}))})
 
 
 class StoredEvent(Event):
