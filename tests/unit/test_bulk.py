@@ -24,7 +24,9 @@ ZONE = Zone("UTC")
 
 def session(visitor: str, number: int, start: int, pages: list[str]) -> tuple[str, list[EventFacts]]:
     facts = [
-        EventFacts(event_id=f"e{number}.{i}", ts=start + i * 30_000, type="pageview", page=page, ghost_vid=visitor)
+        EventFacts(
+            event_id=f"e{number}.{i}", ts=start + i * 30_000, type="pageview", page=page, ghost_vid=visitor
+        )
         for i, page in enumerate(pages)
     ]
     return f"gs_{number}", facts
@@ -63,7 +65,9 @@ def test_a_young_big_site_writes_each_prefix_once() -> None:
 
     from ghostid.logic.rebuild import rollup_items
 
-    busy = [session(f"gv_{n}", n, NOW - 3 * DAY_MS + n * 5_000, ["/", "/blog"] * 3) for n in range(10_200 // 6)]
+    busy = [
+        session(f"gv_{n}", n, NOW - 3 * DAY_MS + n * 5_000, ["/", "/blog"] * 3) for n in range(10_200 // 6)
+    ]
     written: list[dict[str, object]] = []
     site = Site(site_id=SITE, domain="example.com")
     load_site(SITE, site, iter(busy), NOW, written.extend, keep_cells_from=ZONE.date_of(NOW))
@@ -72,3 +76,12 @@ def test_a_young_big_site_writes_each_prefix_once() -> None:
         keys = Counter((item["pk"]["S"], item["sk"]["S"]) for item in items)  # type: ignore[index]
         assert [key for key, count in keys.items() if count > 1] == []
         assert any(pk.endswith("#N#P") and sk.endswith("#today") for pk, sk in keys)
+
+
+def test_a_lead_whose_sessions_were_all_left_out_has_no_profile_rather_than_an_error() -> None:
+    from ghostid.errors import NotFound
+
+    load([session("gv_old_lead", 1, NOW - 5 * DAY_MS, ["/pricing", "/demo", "/contact"])], keep_days=1)
+    assert visitors_dal.get_index(SITE, "gv_old_lead").head.listed is not None
+    with pytest.raises(NotFound):
+        visitor_profile(VisitorQuery(siteId=SITE, ghost_vid="gv_old_lead"), LeadRules(), NOW)

@@ -129,6 +129,8 @@ def visitor_profile(query: VisitorQuery, rules: LeadRules, now_ms: int) -> dict[
             f"No visitor {query.ghost_vid!r} on site {query.site_id}: check the id and the siteId."
         )
     found = cells_dal.first_cells(query.site_id, tree.zone, index.sessions, consistent=False)
+    if not found:  # registered sessions whose cells a bulk load left out: no profile to show (not a 500)
+        raise NotFound(f"No sessions of visitor {query.ghost_vid!r} on site {query.site_id} are kept.")
     parts = {sid: pair[1] for sid, pair in found.items()}
     current = view(query.ghost_vid, parts, rules)
     summaries = sorted((pair[0] for pair in found.values()), key=lambda s: (-s.started_at, s.session_id))
