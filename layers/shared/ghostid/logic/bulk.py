@@ -211,7 +211,11 @@ def _visitors(loader: _Loader) -> None:
                 *visitors_dal.registry_items(  # kept sessions were registered as they were folded
                     loader.site_id,
                     visitor,
-                    {sid: p.start for sid, p in parts.items() if zone.date_of(p.start) < loader.keep_cells_from},
+                    {
+                        sid: p.start
+                        for sid, p in parts.items()
+                        if zone.date_of(p.start) < loader.keep_cells_from
+                    },
                 ),
             ]
         )
