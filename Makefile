@@ -7,7 +7,7 @@ PORT ?= 3000
 DDB_PORT ?= 8000
 export PORT DDB_PORT
 
-.PHONY: setup web serve test test-unit test-integration lint format bench validate build deploy deploy-web clean routes
+.PHONY: setup web serve test test-unit test-integration lint format bench bench-scale validate build deploy deploy-web clean routes
 
 setup: $(VENV)/.installed node_modules/.installed ## create .venv and install Python and npm dependencies
 
@@ -52,8 +52,11 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: setup ## measure requests, capacity units, CPU and import cost; writes bench/results.json
+bench: setup ## cost of every read route and of ingest on small, 200k-event and ingest sites, and the peers; writes bench/results.json
 	$(PY) -m bench.run
+
+bench-scale: setup ## the same on a 10M-event site loaded in bulk (about 30 min of CPU); merges its keys into bench/results.json
+	$(PY) -m bench.scale
 
 validate: ## sam validate --lint (SAM CLI lives in its own .venv-sam)
 	bash scripts/sam.sh validate --lint

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ghostid.timeutil import DAY_MS, parse_timestamp, window_for
+from ghostid.timeutil import DAY_MS, parse_timestamp
 
 UMAMI_COMMIT = "c0ea3aefbee7a3429ee2f824b06dc4a9dbe0b7e1"  # umami-software/umami, v3.1.0
 CHUNK_EVENTS = 50_000  # events held in memory at once while loading
@@ -200,8 +200,11 @@ def _timed_load(load: Callable[[Iterator[str]], None], chunks: Iterator[str], st
 
 def _window_ms(now: int) -> tuple[int, int]:
     """Our 30d window, `[first day, last day + 1)` in epoch milliseconds."""
-    window = window_for("30d", now)
-    return window.first * DAY_MS, (window.last + 1) * DAY_MS
+    from ghostid.logic.periods import preset
+    from ghostid.timeutil import Zone
+
+    period = preset("30d", Zone("UTC"), now)  # the 30 local days ending today
+    return period.start, period.end
 
 
 def _median_seconds(read: Callable[[], object], runs: int) -> float:

@@ -128,7 +128,10 @@ def _fold(loader: _Loader, session_id: str, facts: list[EventFacts]) -> None:
             for cell in fold.cells.values()
         ]
         loader.report.cells += len(items)
-        loader.emit(items)
+        # The registry locates the first cells: without it the consumer folds a returning visitor without
+        # its kept sessions, and its profile is a 404.
+        starts = {session_id: fold.summary.started_at}
+        loader.emit(items + visitors_dal.registry_items(loader.site_id, fold.summary.ghost_vid, starts))
     live.add_events(loader.live, [(session_id, e) for e in facts], loader.now)
 
 
@@ -205,8 +208,14 @@ def _visitors(loader: _Loader) -> None:
                     periods if current.hot else set(),
                     days,
                 ),
-                *visitors_dal.registry_items(
-                    loader.site_id, visitor, {sid: p.start for sid, p in parts.items()}
+                *visitors_dal.registry_items(  # kept sessions were registered as they were folded
+                    loader.site_id,
+                    visitor,
+                    {
+                        sid: p.start
+                        for sid, p in parts.items()
+                        if zone.date_of(p.start) < loader.keep_cells_from
+                    },
                 ),
             ]
         )
@@ -228,7 +237,7 @@ def _prefixes(loader: _Loader, until: int, gen: int) -> None:
     nodes |= {NodeRef("D", day_key(d)): a for d, a in loader.days.items()}
     for kind in PREFIXES:
         spans = tree_logic.plan(tree, preset(kind, loader.zone, loader.now))
-        prefix = next((s for s in spans if s.ref is not None and s.ref.level == "P"), None)
+        prefix = next((s for s in spans if s.ref == NodeRef("P", kind)), None)  # not today's, inside it
         if prefix is None or prefix.ref is None:
             continue
         parts = [_aggregate_of(span, nodes) for span in prefix.fallback]

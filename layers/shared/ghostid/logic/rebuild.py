@@ -227,7 +227,7 @@ def _prefixes(
         spans = [
             s
             for s in tree_logic.plan(tree, preset(kind, zone, now_ms))
-            if s.ref is not None and s.ref.level == "P"
+            if s.ref == NodeRef("P", kind)  # not today's, which a range ending today holds too
         ]
         if spans:
             prefix = spans[0]

@@ -208,7 +208,7 @@ def _rebuild_marks(
 def _build_prefixes(tree: tree_logic.Tree, kinds: tuple[Preset, ...], report: SealReport) -> None:
     for kind in kinds:
         spans = tree_logic.plan(tree, preset(kind, tree.zone, tree.now))
-        prefix = next((s for s in spans if s.ref is not None and s.ref.level == "P"), None)
+        prefix = next((s for s in spans if s.ref == NodeRef("P", kind)), None)  # not today's, inside it
         if prefix is None or prefix.ref is None:
             continue
         loaded = tree_logic.load_spans(tree, list(prefix.fallback), FAMILIES)

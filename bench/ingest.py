@@ -1,0 +1,132 @@
+"""Ingest as a site sees it: events arrive at a steady rate, each stored as it arrives (the collector's
+conditional PutItem), and reach the rollup function in stream batches of the events that arrived within
+the batching window (at most BatchSize), at the window's end. The clock (`ghostid.timeutil.now_ms`) follows
+the simulated time, so hours and days turn and the sealer runs when they do.
+
+Everything is counted: the event item, the consumer's reads and writes, sealing, realtime. A day turn's
+sealing (day, week and month nodes and the day-based prefixes) happens once a day: when the simulated span
+is shorter than a day, that part is weighted by span / 24 h (the span always holds one day turn), so the
+figure per event is the one a whole day of this traffic would give.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ghostid.models.rollups import EventFacts
+from ghostid.timeutil import DAY_MS
+
+from bench.harness import DAY_TURN, Api, Clock, Timed, event_item
+from bench.meter import Meter, Usage
+from bench.traffic import import_event
+
+Arrival = tuple[str, EventFacts]
+
+
+@dataclass
+class IngestResult:
+    events: int
+    batches: int
+    span_ms: int
+    usage: Usage
+    fold: Timed
+    window_s: float
+    missing_history_rcu: float = 0.0  # reads the loaded history could not give (see `missing_history`)
+    figures: dict[str, float] = field(default_factory=dict)
+
+    def per_event(self) -> tuple[float, float]:
+        """(WCU, RCU) per event, the day turn's sealing weighted to the span."""
+        day_rcu, day_wcu, _ = self.usage.scope_usage(DAY_TURN)
+        weight = min(1.0, self.span_ms / DAY_MS)
+        wcu = self.usage.wcu - day_wcu * (1 - weight)
+        rcu = self.usage.rcu - day_rcu * (1 - weight)
+        return wcu / self.events, rcu / self.events
+
+
+def batches(arrivals: list[Arrival], window_s: float, batch_size: int) -> list[list[Arrival]]:
+    """What the event source mapping hands over: records of a window opened by the first one, cut at
+    BatchSize."""
+    found: list[list[Arrival]] = []
+    window_ms = int(window_s * 1000)
+    for arrival in arrivals:
+        current = found[-1] if found else None
+        if current and len(current) < batch_size and arrival[1].ts < current[0][1].ts + window_ms:
+            current.append(arrival)
+        else:
+            found.append([arrival])
+    return found
+
+
+def simulate(
+    api: Api,
+    meter: Meter,
+    clock: Clock,
+    site_id: int,
+    arrivals: list[Arrival],
+    window_s: float,
+    batch_size: int,
+    history: Counter[str] | None = None,
+) -> IngestResult:
+    """`arrivals` in time order. `history`: per visitor, sessions the bulk load left unregistered."""
+    from ghostid.dal import events as events_dal
+    from ghostid.models.events import Event, StoredEvent
+
+    groups = batches(arrivals, window_s, batch_size)
+    fold = Timed()
+    missing = 0.0
+    meter.reset()
+    for group in groups:
+        items = []
+        for session_id, facts in group:
+            clock.set(facts.ts)
+            event = Event.model_validate(import_event(session_id, facts))
+            stored = StoredEvent(site_id=site_id, **event.model_dump())
+            with meter.scope("collector.put_event"):
+                events_dal.put_event(stored)
+            items.append(event_item(site_id, import_event(session_id, facts)))
+        full = len(group) == batch_size
+        clock.set(group[-1][1].ts if full else group[0][1].ts + int(window_s * 1000))
+        started = time.perf_counter()
+        api.fold(items)
+        fold.seconds.append(time.perf_counter() - started)
+        if history:
+            missing += sum(history.get(v, 0) for v in {facts.ghost_vid for _, facts in group})
+    usage = meter.reset()
+    span = arrivals[-1][1].ts - arrivals[0][1].ts if arrivals else 0
+    return IngestResult(len(arrivals), len(groups), span, usage, fold, window_s, missing)
+
+
+def figures(result: IngestResult, size: str) -> dict[str, float]:
+    wcu, rcu = result.per_event()
+    day_rcu, day_wcu, _ = result.usage.scope_usage(DAY_TURN)
+    out = {
+        f"ingest_wcu_per_event_{size}": round(wcu, 3),
+        f"ingest_rcu_per_event_{size}": round(rcu, 3),
+        f"ingest_events_{size}": result.events,
+        f"ingest_batches_{size}": result.batches,
+        f"ingest_span_minutes_{size}": round(result.span_ms / 60_000, 1),
+        f"ingest_fold_p95_ms_{size}": round(result.fold.percentile(0.95) * 1000, 1),
+        f"ingest_day_turn_wcu_{size}": round(day_wcu, 1),
+        f"ingest_day_turn_rcu_{size}": round(day_rcu, 1),
+    }
+    if result.missing_history_rcu:
+        out[f"ingest_rcu_per_event_{size}_missing_history"] = round(
+            result.missing_history_rcu / result.events, 3
+        )
+    return out
+
+
+def describe(result: IngestResult) -> str:
+    wcu, rcu = result.per_event()
+    return (
+        f"{result.events} events in {result.batches} batches over {result.span_ms / 60_000:.0f} simulated "
+        f"minutes: {wcu:.2f} WCU and {rcu:.2f} RCU per event\n{result.usage.describe(12)}"
+    )
+
+
+def freshness(results: list[IngestResult]) -> float:
+    """The batching window plus the fold time of a batch (p95 over every batch measured)."""
+    fold = Timed([s for r in results for s in r.fold.seconds])
+    return max(r.window_s for r in results) + fold.percentile(0.95)
