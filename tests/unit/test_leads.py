@@ -33,6 +33,8 @@ def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
     (lead,) = body["leads"]
     assert list(lead) == list(LeadRow.model_fields)
     assert list(lead["score_parts"]) == list(ScoreParts.model_fields)
+    assert sum(lead["score_parts"].values()) == lead["score"]  # points, identification's included
+    assert lead["score_parts"]["identified"] > 0
     assert (lead["ghost_vid"], lead["hot"], lead["identified_user_id"]) == (
         surface.HOT_VISITOR,
         True,
