@@ -157,7 +157,14 @@ class Api:
             ROOT / "functions" / "rollup", "app.lambda_handler", "bench_rollup"
         )
 
-    def event(self, name: str, query: dict[str, str], path_id: str | None = None) -> dict[str, Any]:
+    def event(
+        self,
+        name: str,
+        query: dict[str, str],
+        path_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """With the session cookie, or with `headers` instead (`{"authorization": "Bearer gk_..."}`)."""
         route = ROUTES[name][1]
         path = route.split("{")[0] + path_id if path_id else route
         event: dict[str, Any] = {
@@ -165,8 +172,8 @@ class Api:
             "routeKey": f"GET {route}",
             "rawPath": path,
             "rawQueryString": urlencode(query),
-            "cookies": [f"session={self.token}"],
-            "headers": {},
+            "cookies": [] if headers else [f"session={self.token}"],
+            "headers": dict(headers or {}),
             "queryStringParameters": query,
             "requestContext": {
                 "http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
@@ -185,12 +192,18 @@ class Api:
             response = self.handlers[name](self.event(name, query, path_id), context(name))
         return int(response["statusCode"])
 
-    def call(self, name: str, query: dict[str, str], path_id: str | None = None) -> dict[str, Any]:
+    def call(
+        self,
+        name: str,
+        query: dict[str, str],
+        path_id: str | None = None,
+        credential: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The parsed body of a 200 (anything else raises: a bench that measures errors measures nothing)."""
         import json
 
         with _silent():
-            response = self.handlers[name](self.event(name, query, path_id), context(name))
+            response = self.handlers[name](self.event(name, query, path_id, credential), context(name))
         if response["statusCode"] != 200:
             raise RuntimeError(f"{name} {query} {path_id}: {response['statusCode']} {response['body']}")
         return dict(json.loads(response["body"]))
