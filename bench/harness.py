@@ -312,6 +312,7 @@ class Writer:
 # --- which step spent what --------------------------------------------------------------------------------
 
 DAY_TURN = "seal.day"  # the part of sealing that only a new local day brings
+HOUR_TURN = "seal.hour"  # the part every new hour brings (`seal.hour`, `seal.hour.prefixes`)
 
 
 def label_steps(meter: Any) -> None:

@@ -163,11 +163,15 @@ def bulk(
     keep_cells_from: date,
     hour_nodes_from: int | None = None,
     spool: Spool | None = None,
+    keep_events_from: date | None = None,
 ) -> LoadReport:
     """`logic.bulk.load_site` over the traffic before `traffic.end_ms`; events after it are held back.
 
     `hour_nodes_from`: hour nodes of earlier hours are not written (no measurement reads them; the sealer
-    reads the hours of the day it seals, and the 24h prefix its last 24). `spool` keeps the loaded events."""
+    reads the hours of the day it seals, and the 24h prefix its last 24). Events are written for sessions
+    that start on `keep_events_from` (default `keep_cells_from`) or later: only the session route and the
+    consumer read them, for recent sessions. `spool` keeps the loaded events."""
+    events_from = keep_events_from or keep_cells_from
     from ghostid.logic.bulk import load_site
     from ghostid.settings import events_table, rollups_table
 
@@ -188,9 +192,10 @@ def bulk(
             if spool is not None:
                 spool.add(session_id, before)
             report.events += len(before)
-            if zone.date_of(before[0].ts) < keep_cells_from:
+            first_day = zone.date_of(before[0].ts)
+            if first_day < keep_cells_from:
                 report.unregistered[before[0].ghost_vid] += 1
-            else:
+            if first_day >= events_from:
                 pending += [event_item(site.site_id, import_event(session_id, e)) for e in before]
                 if len(pending) >= 2_000:
                     events(pending)
