@@ -257,9 +257,13 @@ def _finish(
 ) -> None:
     path = harness.ROOT / "bench" / f"where-{owned}.txt"  # generated, like results.json
     path.write_text("\n".join(details) + "\n")
-    report.write(results, owned)
+    merged = report.write(results, owned)
     print()
     print(report.table(results, missing, time.perf_counter() - started))
+    lacking = report.unwritten(merged)
+    print(
+        f"named keys not in results.json yet: {', '.join(lacking)}" if lacking else "every named key written"
+    )
     print(f"where each figure's units went: {path.relative_to(harness.ROOT)}")
 
 

@@ -174,9 +174,13 @@ def _twelve_months_of_history(reader: reads.Reader, site: Any, details: list[str
 def _finish(results: dict[str, float], missing: dict[str, str], details: list[str], started: float) -> None:
     path = harness.ROOT / "bench" / "where-scale.txt"
     path.write_text("\n".join(details) + "\n")
-    report.write(results, "scale")
+    merged = report.write(results, "scale")
     print()
     print(report.table(results, missing, time.perf_counter() - started))
+    lacking = report.unwritten(merged)
+    print(
+        f"named keys not in results.json yet: {', '.join(lacking)}" if lacking else "every named key written"
+    )
     print(f"peak RSS of the whole run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     print(f"where each figure's units went: {path.relative_to(harness.ROOT)}")
 

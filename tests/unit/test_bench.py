@@ -191,3 +191,12 @@ def test_the_table_says_met_and_missed() -> None:
     assert "ingest_freshness_s" in text and " met" in text
     assert "MISSED" in text
     assert "not measured: why" in text
+
+
+def test_named_keys_not_written_or_not_numbers_are_reported() -> None:
+    every = dict.fromkeys(report.NAMED, 1.0)
+    assert report.unwritten(every) == []
+    assert report.unwritten({**every, "rate_limit_wcu_per_call": True}) == ["rate_limit_wcu_per_call"]
+    assert report.unwritten({k: v for k, v in every.items() if k != "scale_site_events"}) == [
+        "scale_site_events"
+    ]
