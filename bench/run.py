@@ -98,7 +98,7 @@ def main() -> int:
             results |= {f"{name}_{label}": value for name, value in reader.out.figures.items()}
             details += [f"{label} {name}: {where}" for name, where in reader.out.where.items()]
         clock.set(now + 60_000)
-        results |= reads.access(api, meter, SMALL)
+        results |= reads.access(api, meter, clock, SMALL)
         results |= {
             f"{k}_large_over_small": v
             for k, v in reads.latency_ratios(measured["large"], measured["small"]).items()
