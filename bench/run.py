@@ -80,7 +80,7 @@ def main() -> int:
             Traffic(shapes()["large"], now),
             keep_cells_from=_day(now) - timedelta(days=30),
             spool=large_events,
-            keep_events_from=_day(now) - timedelta(days=1),
+            keep_events_from=now - load.EVENTS_NEEDED_MS,
         )
         print(f"large site: {large.events} events bulk-loaded in {large.seconds:.0f} s", flush=True)
         results |= {"small_site_events": small.events, "large_site_events": large.events}
@@ -179,7 +179,11 @@ def _ingest_big_site(
     traffic = Traffic(shapes()["1m"], now, stop_ms=midnight + INGEST_SAMPLE_MS_1M)
     clock.set(now)
     loaded = load.bulk(
-        site, traffic, keep_cells_from=_day(now) - timedelta(days=1), hour_nodes_from=now - 48 * HOUR_MS
+        site,
+        traffic,
+        keep_cells_from=_day(now) - timedelta(days=1),
+        hour_nodes_from=now - 48 * HOUR_MS,
+        keep_events_from=now - load.EVENTS_NEEDED_MS,
     )
     print(
         f"1m site: {loaded.events} events bulk-loaded in {loaded.seconds:.0f} s "

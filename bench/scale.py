@@ -3,9 +3,10 @@
 memory, then what each call and each event costs there; merges its keys into bench/results.json.
 
 Only what a measurement reads is written: hour nodes of the last 48 hours (the sealer's day and the 24h
-prefix read those), and cells and events of the last two days (today's and yesterday's lists, sessions in
-progress, the session route). Everything else the loader folds is written: day, week and month nodes,
-prefixes, presence, the lead lists, the state and the realtime item.
+prefix read those), cells of the last two days (today's and yesterday's lists, sessions in progress), and
+events of the sessions a new event can still join (the consumer and the session route read those).
+Everything else the loader folds is written: day, week and month nodes, prefixes, presence, the lead
+lists, the state and the realtime item.
 
 `BENCH_SCALE_EVENTS=N` runs it on a smaller site (a look at the bench itself: its figures say nothing).
 """
@@ -56,6 +57,7 @@ def main() -> int:
             keep_cells_from=today - timedelta(days=1),
             hour_nodes_from=now - 48 * HOUR_MS,
             spool=spool,
+            keep_events_from=now - load.EVENTS_NEEDED_MS,
         )
         results |= _load_figures(loaded, time.process_time() - cpu)
         print(
