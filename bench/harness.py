@@ -313,6 +313,10 @@ class Writer:
 
 DAY_TURN = "seal.day"  # the part of sealing that only a new local day brings
 HOUR_TURN = "seal.hour"  # the part every new hour brings (`seal.hour`, `seal.hour.prefixes`)
+# Sealing run because a batch changed sealed periods (a session going on past an hour turn changes the
+# hour before it): the marked hours and days again, and every prefix. As often as batches bring such
+# changes, so never weighted like the turns.
+LATE = "seal.late"
 
 
 def label_steps(meter: Any) -> None:
@@ -334,13 +338,26 @@ def label_steps(meter: Any) -> None:
     for name, label in steps.items():
         setattr(consumer, name, meter.wrap(getattr(consumer, name), label))
     state_dal.advance = meter.wrap(state_dal.advance, "consumer.state")
-    sealing.seal = meter.wrap(sealing.seal, "seal.hour")
-    for name in ("_write_day", "_write_parent"):
-        setattr(sealing, name, meter.wrap(getattr(sealing, name), DAY_TURN))
+    late = [False]  # whether the sealing run in progress has marks to rebuild
+
+    def seal_label(site_id: int, *_: Any) -> str:
+        from bench.meter import quiet
+
+        with quiet():
+            late[0] = bool(state_dal.get_state(site_id).dirty)
+        return LATE if late[0] else HOUR_TURN
+
+    def day_label(*_: Any) -> str:
+        return LATE if late[0] else DAY_TURN
 
     def prefix_label(_tree: Any, kinds: tuple[str, ...], _report: Any) -> str:
+        if late[0]:
+            return LATE
         return DAY_TURN if kinds == sealing.DAY_PREFIXES else "seal.hour.prefixes"
 
+    sealing.seal = meter.wrap(sealing.seal, seal_label)
+    for name in ("_write_day", "_write_parent"):
+        setattr(sealing, name, meter.wrap(getattr(sealing, name), day_label))
     sealing._build_prefixes = meter.wrap(sealing._build_prefixes, prefix_label)
 
 

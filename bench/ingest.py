@@ -7,7 +7,9 @@ Everything is counted: the event item, the consumer's reads and writes, sealing,
 sealing (day, week and month nodes and the day-based prefixes) happens once a day: when the simulated span
 is shorter than a day, that part is weighted by span / 24 h (the span always holds one day turn), so the
 figure per event is the one a whole day of this traffic would give. An hour turn's sealing (hour node and
-the hour-based prefixes) likewise by span / 1 h when the span is shorter than an hour.
+the hour-based prefixes) likewise by span / 1 h when the span is shorter than an hour. Sealing that a
+batch's changes to sealed periods bring (`seal.late`: sessions going on past a turn) is counted as it
+comes, unweighted.
 
 On a big site a measured span may be a sample: the events before `measure_from` are folded first, in full
 batches and not counted (the site's state is the same whatever the batching), and the counted span is
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from ghostid.models.rollups import EventFacts
 from ghostid.timeutil import DAY_MS, HOUR_MS
 
-from bench.harness import DAY_TURN, HOUR_TURN, Api, Clock, Timed, chunks, event_item
+from bench.harness import DAY_TURN, HOUR_TURN, LATE, Api, Clock, Timed, chunks, event_item
 from bench.meter import Meter, Usage, quiet
 from bench.traffic import import_event
 
@@ -130,6 +132,7 @@ def figures(result: IngestResult, size: str) -> dict[str, float]:
     wcu, rcu = result.per_event()
     day_rcu, day_wcu, _ = result.usage.scope_usage(DAY_TURN)
     hour_rcu, hour_wcu, _ = result.usage.scope_usage(HOUR_TURN)
+    late_rcu, late_wcu, _ = result.usage.scope_usage(LATE)
     out = {
         f"ingest_wcu_per_event_{size}": round(wcu, 3),
         f"ingest_rcu_per_event_{size}": round(rcu, 3),
@@ -141,6 +144,8 @@ def figures(result: IngestResult, size: str) -> dict[str, float]:
         f"ingest_day_turn_rcu_{size}": round(day_rcu, 1),
         f"ingest_hour_turn_wcu_{size}": round(hour_wcu, 1),
         f"ingest_hour_turn_rcu_{size}": round(hour_rcu, 1),
+        f"ingest_late_seal_wcu_per_event_{size}": round(late_wcu / result.events, 3),
+        f"ingest_late_seal_rcu_per_event_{size}": round(late_rcu / result.events, 3),
     }
     if result.missing_history_rcu:
         out[f"ingest_rcu_per_event_{size}_missing_history"] = round(

@@ -126,12 +126,13 @@ _quiet = threading.local()
 
 @contextmanager
 def quiet() -> Iterator[None]:
-    """Requests this thread makes inside are not counted (setting up, bulk loading)."""
+    """Requests this thread makes inside are not counted (setting up, bulk loading). Nests."""
+    before = getattr(_quiet, "on", False)
     _quiet.on = True
     try:
         yield
     finally:
-        _quiet.on = False
+        _quiet.on = before
 
 
 class Meter:
