@@ -262,7 +262,8 @@ def authenticated_routes() -> set[str]:
         f"{method.upper()} {path}"
         for path, item in SPEC["paths"].items()
         for method, operation in item.items()
-        if isinstance(operation, dict) and {"apiKey": []} in operation.get("security", SPEC.get("security"))
+        if isinstance(operation, dict)
+        and {"apiKey": []} in operation.get("security", SPEC.get("security", []))
     }
 
 

@@ -193,7 +193,7 @@ def test_every_breakdown_walked_with_its_cursor(loaded: Loaded) -> None:
                 if cursor:
                     params["cursor"] = cursor
                 page = breakdown.site_breakdown(BreakdownQuery.model_validate(params), case.now_ms)
-                rows += page.rows
+                rows += [row.model_dump(mode="json") for row in page.rows]
                 cursor = page.next_cursor
                 if cursor is None:
                     break
