@@ -507,7 +507,8 @@ def timeseries(
 ) -> Body:
     """The body of GET /api/timeseries. Labels are the bucket start's local time: `2026-03-10T17:00`,
     `2026-03-10` (a week's label is its first local date in the period, so a cut week's is the period's
-    first date; so is a month's: `2026-03-01`, or the period's first date when cut). The comparison's points use the same interval over the comparison period."""
+    first date; so is a month's: `2026-03-01`, or the period's first date when cut). The comparison's
+    points use the same interval over the comparison period."""
     start, end, name = period(site, now, time_range, from_, to)
     persons = people(events, site)
     body: Body = {
