@@ -69,11 +69,11 @@ class ExportQuery(SiteQuery):
 
 
 class ScoreParts(BaseModel):
-    """What the lead score is made of (PRODUCT §4): counts and whether the visitor identified."""
+    """What the lead score is made of (PRODUCT §4), in points: the three add up to `score`."""
 
     high_intent_pageviews: int = Field(ge=0)
     custom_events: int = Field(ge=0)
-    identified: bool
+    identified: int = Field(ge=0)
 
 
 Sessions = TypeVar("Sessions")
