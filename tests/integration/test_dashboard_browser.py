@@ -60,6 +60,7 @@ SECOND_SITE = 7
 SECOND_ZONE = "Europe/Berlin"
 LOAD_ERROR = "Failed to load resource"
 
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as launched:
@@ -94,7 +95,12 @@ def seed(stack: Stack, tmp_path: Path) -> None:
     """Demo site 4 with its month of traffic (as `make serve` seeds it), a second site in another
     time zone with a little traffic, one member of both with a password; rollups folded."""
     demo.seed_demo(tmp_path / "demo-token")
-    second = {"site_id": SECOND_SITE, "domain": "shop.example.com", "name": "Example shop", "timezone": SECOND_ZONE}
+    second = {
+        "site_id": SECOND_SITE,
+        "domain": "shop.example.com",
+        "name": "Example shop",
+        "timezone": SECOND_ZONE,
+    }
     sites_dal.put_site(Site.model_validate(second))
     sites_dal.add_member(SECOND_SITE, demo.DEMO_USER)
     events = demo.generate(days=30, visitors=80, seed=SECOND_SITE)
@@ -165,9 +171,7 @@ def test_walk_every_view_with_the_apis_numbers(browser: Browser, stack: Stack, t
         d.close()
 
 
-def walk_every_view(
-    d: Dashboard, email: str, password: str, sites: tuple[int, int], second_zone: str
-) -> str:
+def walk_every_view(d: Dashboard, email: str, password: str, sites: tuple[int, int], second_zone: str) -> str:
     """Signs in, walks every view comparing its numbers with the API's, signs out; returns the
     session cookie the browser held."""
     first_site, second_site = sites
@@ -325,5 +329,23 @@ def test_an_expired_session_returns_to_sign_in(browser: Browser, stack: Stack) -
         d.page.click("nav a:has-text('Overview')")
         d.page.wait_for_selector("#email")
         assert query_of(d.page.url) == {"next": "/?site=4"}
+    finally:
+        d.close()
+
+
+def test_too_many_failed_sign_ins_show_the_apis_429_message(browser: Browser, stack: Stack) -> None:
+    create_user("locked@example.com", DEMO_PASSWORD)
+    d = Dashboard(browser, stack.url)
+    try:
+        for _ in range(5):  # PRODUCT.md §13: 5 failed sign-ins in 15 minutes, then 429
+            d.sign_in("locked@example.com", "wrong password")
+            assert d.page.locator("#login-error").inner_text() == "Wrong email or password."
+        d.sign_in("locked@example.com", DEMO_PASSWORD)
+        d.page.wait_for_selector("#login-error:has-text('Too many')")
+        message = d.page.locator("#login-error").inner_text()
+        assert re.fullmatch(
+            r"Too many failed sign-ins for this account\. Try again in \d+ seconds\.", message
+        )
+        assert urlsplit(d.page.url).path == "/login"
     finally:
         d.close()

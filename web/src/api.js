@@ -57,19 +57,16 @@ export function apiPath(path, params = {}) {
 }
 
 async function errorOf(response) {
-  let code = 'http_error';
-  let message = `The server answered ${response.status}.`;
   try {
     const body = await response.json();
-    if (body?.error?.message) ({ code, message } = body.error);
+    if (body?.error?.message) return new ApiError(response.status, body.error.code, body.error.message);
   } catch {
-    // not our envelope (a proxy's page): keep the generic message
+    // not our envelope (a proxy's page): a generic message
   }
-  if (response.status === 429) {
-    const wait = response.headers.get('Retry-After');
-    if (wait) message += ` Try again in ${wait} s.`;
-  }
-  return new ApiError(response.status, code, message);
+  let message = `The server answered ${response.status}.`;
+  const wait = response.headers.get('Retry-After'); // the API's own 429 message says it already
+  if (response.status === 429 && wait) message += ` Try again in ${wait} seconds.`;
+  return new ApiError(response.status, 'http_error', message);
 }
 
 export async function request(method, path, body) {
