@@ -40,6 +40,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "docs/openapi.yaml"
+REPO_CONFIG = ROOT / "schemathesis.toml"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 OWN_SITE, OTHER_SITE = 4, 9
 USER = "jane@example.com"
@@ -116,13 +117,13 @@ def st_run(url: str, run: Run, seed: int, session_id: str, folder: Path) -> tupl
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "report.json"
     options = ["--max-examples", str(EXAMPLES)]
+    config = REPO_CONFIG.read_text()  # what OpenAPI cannot state, as `st run` from the repository reads it
     if run.pinned:
-        pins = folder / "schemathesis.toml"
-        pins.write_text(_pins(run.pinned, url, session_id))
+        config = _pins(run.pinned, url, session_id) + "\n" + config
         options = ["--max-examples", str(PINNED_EXAMPLES), "--phases", "examples,fuzzing"]
         options += ["--include-method", "GET"] if run.pinned == "reads" else _collector()
-    command = [sys.executable, "-m", "schemathesis.cli"]
-    command += ["--config-file", str(folder / "schemathesis.toml")] if run.pinned else []
+    (folder / "schemathesis.toml").write_text(config)
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(folder / "schemathesis.toml")]
     command += ["run", str(SPEC), "--checks", "all", "--url", url, "--seed", str(seed), "--no-color"]
     command += ["--report", "json", "--report-json-path", str(report), *options, *_headers(run)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=folder, check=False)
