@@ -26,11 +26,15 @@ os.environ.update(TEST_ENVIRONMENT)
 
 
 @pytest.fixture(autouse=True)
-def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _test_environment(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """Every test starts from these values: a module imported at collection may have changed them (the
-    bench's harness quiets Powertools for its own runs, which would hide the metrics some tests read)."""
+    bench's harness quiets Powertools for its own runs, which would hide the metrics some tests read).
+    A unit test also starts with no AWS endpoint an earlier local stack in the process pointed boto3 at."""
     for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
+    if "unit" in request.node.path.parts:
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+            monkeypatch.delenv(name)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

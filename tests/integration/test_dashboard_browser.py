@@ -161,6 +161,7 @@ def test_a_new_visitor_gets_the_sign_in_page_clean_and_accessible(browser: Brows
 # ------------------------------------------------------------------ the walk
 
 
+@pytest.mark.slow
 def test_walk_every_view_with_the_apis_numbers(browser: Browser, stack: Stack, tmp_path: Path) -> None:
     seed(stack, tmp_path)
     d = Dashboard(browser, stack.url)

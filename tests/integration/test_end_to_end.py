@@ -58,6 +58,7 @@ def write_ndjson(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_import_fold_and_serve_match_reference(stack: Stack, tmp_path: Path) -> None:
     token = setup_site()
     events = traffic.generate(NOW, seed=21, visitors=350)

@@ -83,6 +83,7 @@ def _plain(value: Any) -> Any:
     return data
 
 
+@pytest.mark.slow
 def test_export_then_import_gives_the_same_answers(env: dict[str, str], tmp_path: Path) -> None:
     for site in (SOURCE, COPY):
         assert (

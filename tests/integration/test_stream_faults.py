@@ -182,6 +182,7 @@ chaos_plans = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=25)
 @given(plan=chaos_plans)
 def test_chaos_through_the_stream_poller_counts_every_event_once(
