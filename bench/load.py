@@ -27,6 +27,9 @@ from bench.meter import quiet
 from bench.traffic import Traffic, import_event
 
 Arrival = tuple[str, EventFacts]
+# The oldest session start whose events a later event can still join: the bulk loader's longest session
+# (`logic.bulk.MAX_SESSION_MS`), and an hour more for the measured span.
+EVENTS_NEEDED_MS = 7 * 3_600_000
 
 
 @dataclass
@@ -163,11 +166,16 @@ def bulk(
     keep_cells_from: date,
     hour_nodes_from: int | None = None,
     spool: Spool | None = None,
+    keep_events_from: int | None = None,
 ) -> LoadReport:
     """`logic.bulk.load_site` over the traffic before `traffic.end_ms`; events after it are held back.
 
     `hour_nodes_from`: hour nodes of earlier hours are not written (no measurement reads them; the sealer
-    reads the hours of the day it seals, and the 24h prefix its last 24). `spool` keeps the loaded events."""
+    reads the hours of the day it seals, and the 24h prefix its last 24). Events are written for sessions
+    that start at `keep_events_from` (an instant; default: the start of `keep_cells_from`) or later: only
+    the session route (a recent session) and the consumer (the sessions a new event joins, at most
+    `EVENTS_NEEDED_MS` old) read them. `spool` keeps the loaded events."""
+    events_from = site.zone.day_start(keep_cells_from) if keep_events_from is None else keep_events_from
     from ghostid.logic.bulk import load_site
     from ghostid.settings import events_table, rollups_table
 
@@ -188,9 +196,10 @@ def bulk(
             if spool is not None:
                 spool.add(session_id, before)
             report.events += len(before)
-            if zone.date_of(before[0].ts) < keep_cells_from:
+            first_day = zone.date_of(before[0].ts)
+            if first_day < keep_cells_from:
                 report.unregistered[before[0].ghost_vid] += 1
-            else:
+            if before[0].ts >= events_from:
                 pending += [event_item(site.site_id, import_event(session_id, e)) for e in before]
                 if len(pending) >= 2_000:
                     events(pending)

@@ -58,11 +58,11 @@ class Reader:
         self.out.figures[f"{name}_rcu"] = round(used.rcu, 2)
         self.out.where[name] = used.describe()
 
-    def worst(self, name: str, parts: list[str]) -> None:
-        """`<name>_requests_max` and `<name>_rcu_max` over measured parts."""
+    def worst(self, name: str, parts: list[str], keys: tuple[str, str] = ("requests_max", "rcu_max")) -> None:
+        """`<name>_requests_max` and `<name>_rcu_max` (or other `keys`) over measured parts."""
         figures = self.out.figures
-        figures[f"{name}_requests_max"] = max(figures[f"{p}_requests"] for p in parts)
-        figures[f"{name}_rcu_max"] = max(figures[f"{p}_rcu"] for p in parts)
+        figures[f"{name}_{keys[0]}"] = max(figures[f"{p}_requests"] for p in parts)
+        figures[f"{name}_{keys[1]}"] = max(figures[f"{p}_rcu"] for p in parts)
 
     def new_batch(self) -> None:
         """One new event in a new session, stored and folded as the stream would deliver it (not counted)."""
@@ -117,7 +117,7 @@ class Reader:
                 {"timeRange": "30d", "dimension": dimension.name},
             )
             names.append(f"breakdown_30d_{dimension.name}")
-        self.worst("breakdown_30d", names)
+        self.worst("breakdown_30d", names, keys=("max_requests", "max_rcu"))  # issue 9's names
         self.one("realtime", "realtime", {})
 
     def people(self, past: list[tuple[str, dict[str, str]]]) -> None:
@@ -190,6 +190,50 @@ class Reader:
     @staticmethod
     def _route(params: dict[str, str]) -> str:
         return "breakdown" if "dimension" in params else "stats"
+
+
+def access(api: Api, meter: Meter, clock: Clock, site_id: int, calls: int = 20) -> dict[str, float]:
+    """What authentication and the rate limit cost in a stats call whose answers are current, with a session
+    cookie and with an API key: the credential's one conditional UpdateItem (it checks the credential and
+    counts the request in the same write), and for a session the membership GetItem (a key names its site).
+    `rate_limit_wcu_per_call` is that UpdateItem's write units, the same for both credentials. Then the
+    first call of a new minute (`..._new_minute_...`): the instance guesses the minute it last saw, and a
+    wrong guess is a refused write and a second one (DynamoDB Local reports no units for the refused one;
+    DynamoDB bills it 1 WCU)."""
+    from ghostid import timeutil
+    from ghostid.dal import apikeys as apikeys_dal
+    from ghostid.dal import auth as auth_dal
+    from ghostid.logic import apikeys
+
+    counting = "auth.count_request"
+    auth_dal.count_session_request = meter.wrap(auth_dal.count_session_request, counting)
+    apikeys_dal.count_key_request = meter.wrap(apikeys_dal.count_key_request, counting)
+    with quiet():
+        key = apikeys.create_key(site_id, "bench", timeutil.now_ms())
+    query = {"siteId": str(site_id), "timeRange": "7d"}
+    out: dict[str, float] = {}
+    for label, credential in (("session", {}), ("api_key", {"authorization": f"Bearer {key}"})):
+        api.call("stats", query, credential=credential)  # warm, and the answer stored
+        meter.reset()
+        for _ in range(calls):
+            api.call("stats", query, credential=credential)
+        used = meter.reset()
+        rcu, wcu, requests = used.scope_usage(counting)
+        out[f"stats_requests_per_call_with_{label}"] = round(used.total_requests / calls, 2)
+        out[f"stats_rcu_per_call_with_{label}"] = round(used.rcu / calls, 3)
+        out[f"stats_wcu_per_call_with_{label}"] = round(used.wcu / calls, 3)
+        out[f"rate_limit_requests_per_call_with_{label}"] = round(requests / calls, 2)
+        out[f"rate_limit_wcu_per_call_with_{label}"] = round(wcu / calls, 3)
+        out[f"rate_limit_rcu_per_call_with_{label}"] = round(rcu / calls, 3)
+        clock.set(clock.ms + 60_000)
+        api.call("stats", query, credential=credential)
+        _, wcu, requests = meter.reset().scope_usage(counting)
+        out[f"rate_limit_requests_new_minute_with_{label}"] = requests
+        out[f"rate_limit_wcu_new_minute_with_{label}"] = round(wcu, 3)
+    out["rate_limit_wcu_per_call"] = max(
+        out["rate_limit_wcu_per_call_with_session"], out["rate_limit_wcu_per_call_with_api_key"]
+    )
+    return out
 
 
 def _iso(ms: int) -> str:

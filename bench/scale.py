@@ -3,9 +3,10 @@
 memory, then what each call and each event costs there; merges its keys into bench/results.json.
 
 Only what a measurement reads is written: hour nodes of the last 48 hours (the sealer's day and the 24h
-prefix read those), and cells and events of the last two days (today's and yesterday's lists, sessions in
-progress, the session route). Everything else the loader folds is written: day, week and month nodes,
-prefixes, presence, the lead lists, the state and the realtime item.
+prefix read those), cells of the last two days (today's and yesterday's lists, sessions in progress), and
+events of the sessions a new event can still join (the consumer and the session route read those).
+Everything else the loader folds is written: day, week and month nodes, prefixes, presence, the lead
+lists, the state and the realtime item.
 
 `BENCH_SCALE_EVENTS=N` runs it on a smaller site (a look at the bench itself: its figures say nothing).
 """
@@ -19,11 +20,12 @@ from datetime import timedelta
 from typing import Any
 
 from bench import compare, harness, ingest, load, reads, report
-from bench.run import HOUR_MS, INGEST_MARGIN_MS, LATENCY_RUNS, shapes, simulated_now
+from bench.run import HOUR_MS, LATENCY_RUNS, shapes, simulated_now
 from bench.traffic import Shape, Traffic
 
 SCALE, SMALL = 10, 11
 EVENTS = 10_000_000
+INGEST_SAMPLE_MS = 5 * 60_000  # the counted ingest span: this much either side of midnight
 
 
 def scale_shape() -> Shape:
@@ -51,10 +53,11 @@ def main() -> int:
         spool = load.Spool()
         loaded = load.bulk(
             sites[SCALE],
-            Traffic(shape, now, stop_ms=now + HOUR_MS + INGEST_MARGIN_MS),
+            Traffic(shape, now, stop_ms=now - 1_000 + HOUR_MS + INGEST_SAMPLE_MS),
             keep_cells_from=today - timedelta(days=1),
             hour_nodes_from=now - 48 * HOUR_MS,
             spool=spool,
+            keep_events_from=now - load.EVENTS_NEEDED_MS,
         )
         results |= _load_figures(loaded, time.process_time() - cpu)
         print(
@@ -81,7 +84,15 @@ def main() -> int:
         print(f"reads measured ({(time.perf_counter() - started) / 60:.1f} min so far)", flush=True)
 
         result = ingest.simulate(
-            api, meter, clock, SCALE, loaded.held_back, window_s, batch_size, history=loaded.unregistered
+            api,
+            meter,
+            clock,
+            SCALE,
+            loaded.held_back,
+            window_s,
+            batch_size,
+            history=loaded.unregistered,
+            measure_from=now - 1_000 + HOUR_MS - INGEST_SAMPLE_MS,
         )
         results |= ingest.figures(result, "10m")
         results["ingest_freshness_s_10m"] = round(ingest.freshness([result]), 2)
@@ -165,9 +176,13 @@ def _twelve_months_of_history(reader: reads.Reader, site: Any, details: list[str
 def _finish(results: dict[str, float], missing: dict[str, str], details: list[str], started: float) -> None:
     path = harness.ROOT / "bench" / "where-scale.txt"
     path.write_text("\n".join(details) + "\n")
-    report.write(results, "scale")
+    merged = report.write(results, "scale")
     print()
     print(report.table(results, missing, time.perf_counter() - started))
+    lacking = report.unwritten(merged)
+    print(
+        f"named keys not in results.json yet: {', '.join(lacking)}" if lacking else "every named key written"
+    )
     print(f"peak RSS of the whole run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     print(f"where each figure's units went: {path.relative_to(harness.ROOT)}")
 

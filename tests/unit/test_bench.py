@@ -108,6 +108,18 @@ def test_the_day_turn_is_weighted_to_the_span() -> None:
     assert wcu == pytest.approx((50 - 24 * 0.75) / 10)
 
 
+def test_the_hour_turn_is_weighted_to_a_span_shorter_than_an_hour() -> None:
+    usage = meter.Usage(rcu=100.0, wcu=50.0)
+    usage.by_scope["seal.hour"] = [1, 8.0, 4.0]
+    usage.by_scope["seal.hour.prefixes"] = [1, 32.0, 16.0]
+    usage.by_scope["seal.day"] = [2, 24.0, 12.0]
+    span = DAY_MS // 96  # 15 minutes
+    result = ingest.IngestResult(10, 10, span, usage, harness.Timed([0.1]), 1.0)
+    wcu, rcu = result.per_event()
+    assert rcu == pytest.approx((100 - 40 * 0.75 - 24 * (1 - 1 / 96)) / 10)
+    assert wcu == pytest.approx((50 - 20 * 0.75 - 12 * (1 - 1 / 96)) / 10)
+
+
 # --- the meter -----------------------------------------------------------------------------------------
 
 
@@ -179,3 +191,12 @@ def test_the_table_says_met_and_missed() -> None:
     assert "ingest_freshness_s" in text and " met" in text
     assert "MISSED" in text
     assert "not measured: why" in text
+
+
+def test_named_keys_not_written_or_not_numbers_are_reported() -> None:
+    every = dict.fromkeys(report.NAMED, 1.0)
+    assert report.unwritten(every) == []
+    assert report.unwritten({**every, "rate_limit_wcu_per_call": True}) == ["rate_limit_wcu_per_call"]
+    assert report.unwritten({k: v for k, v in every.items() if k != "scale_site_events"}) == [
+        "scale_site_events"
+    ]
