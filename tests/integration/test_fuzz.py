@@ -162,6 +162,7 @@ def read_operations() -> set[str]:
     return {operation for operation in spec_operations() if operation.startswith("GET ")}
 
 
+@pytest.mark.slow
 def test_st_run_checks_all_with_and_without_credentials(
     seeded: Seeded, tmp_path: Path, record_property: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
