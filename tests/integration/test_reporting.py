@@ -68,7 +68,9 @@ _sites = iter(range(500, 600))
     scope="module",
     # Every case and size; three of the big sites are `slow` (CI leaves them out: see pyproject.toml).
     params=[
-        pytest.param((c, size), marks=[pytest.mark.slow] if (size, i) in {("big", 0), ("big", 1), ("big", 3)} else [])
+        pytest.param(
+            (c, size), marks=[pytest.mark.slow] if (size, i) in {("big", 0), ("big", 1), ("big", 3)} else []
+        )
         for i, c in enumerate(CASES)
         for size in ("small", "big")
     ],
