@@ -80,7 +80,7 @@ def test_an_item_of_the_first_layout_is_read_without_its_frozen_minutes() -> Non
 
     minute = NOW - NOW % MINUTE
     old = pack([[[minute, [[7, 9, 1, "/p"]]]], [[minute - 10 * MINUTE, 5, 3]]], [])
-    item = {"pk": {"S": "4#R"}, "sk": {"S": "rt"}, "b": {"B": old}, "n": {"N": "3"}}
+    item: dict[str, Any] = {"pk": {"S": "4#R"}, "sk": {"S": "rt"}, "b": {"B": old}, "n": {"N": "3"}}
     dynamodb().put_item(TableName=rollups_table(), Item=item)
     state, version = live_dal.get_live(4)
     assert (version, list(state.minutes), state.frozen) == (3, [minute], {})
