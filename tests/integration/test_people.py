@@ -89,7 +89,7 @@ def _reference_range(query: dict[str, str]) -> dict[str, Any]:
     return {"time_range": query["timeRange"]}
 
 
-@pytest.mark.parametrize("status", ["hot", "identified", "all"])
+@pytest.mark.parametrize("status", ["hot", "identified", pytest.param("all", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("sort", ["last_seen", "score"])
 def test_lead_lists_walked_page_by_page(loaded: list[dict[str, Any]], status: str, sort: str) -> None:
     for window in RANGES:
