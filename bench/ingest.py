@@ -110,13 +110,16 @@ def simulate(
     return IngestResult(len(arrivals), len(groups), span, usage, fold, window_s, missing)
 
 
+WARM_UP_BATCHES = 10  # a catch-up batch holds this many BatchSizes: each batch re-reads the current hour
+
+
 def _warm_up(api: Api, clock: Clock, site_id: int, arrivals: list[Arrival], batch_size: int) -> None:
-    """Stores and folds arrivals in full batches, uncounted (the stream catching up after a pause)."""
+    """Stores and folds arrivals in large batches, uncounted (the stream catching up after a pause)."""
     from ghostid.dal.client import batch_write
     from ghostid.settings import events_table
 
     with quiet():
-        for group in chunks(arrivals, batch_size):
+        for group in chunks(arrivals, batch_size * WARM_UP_BATCHES):
             items = [event_item(site_id, import_event(session_id, facts)) for session_id, facts in group]
             batch_write(events_table(), items)
             clock.set(group[-1][1].ts)

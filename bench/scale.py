@@ -25,7 +25,7 @@ from bench.traffic import Shape, Traffic
 
 SCALE, SMALL = 10, 11
 EVENTS = 10_000_000
-INGEST_SAMPLE_MS = 5 * 60_000  # the counted ingest span: this much either side of midnight
+INGEST_SAMPLE_MS = 2 * 60_000  # the counted ingest span: this much either side of midnight (~900 events)
 
 
 def scale_shape() -> Shape:
