@@ -7,20 +7,34 @@ from typing import Any
 
 import pytest
 
-os.environ.update(
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    POWERTOOLS_SERVICE_NAME="ghostid-analytics",
-    POWERTOOLS_METRICS_NAMESPACE="GhostIDTest",
-    POWERTOOLS_DEV="false",
-    LOG_LEVEL="WARNING",
-    CURSOR_SECRET="test-cursor-secret-not-for-production-0123456789",
+TEST_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_SERVICE_NAME": "ghostid-analytics",
+    "POWERTOOLS_METRICS_NAMESPACE": "GhostIDTest",
+    "POWERTOOLS_DEV": "false",
+    "LOG_LEVEL": "WARNING",
+    "CURSOR_SECRET": "test-cursor-secret-not-for-production-0123456789",
     # Test traffic is dated around fixed days (some a year back); DynamoDB Local really expires items
     # whose TTL has passed, so the events' TTL must not run from the real clock's 400 days.
-    EVENT_RETENTION_DAYS="3650",
-)
+    "EVENT_RETENTION_DAYS": "3650",
+    "POWERTOOLS_METRICS_DISABLED": "false",
+}
+os.environ.update(TEST_ENVIRONMENT)
+
+
+@pytest.fixture(autouse=True)
+def _test_environment(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Every test starts from these values: a module imported at collection may have changed them (the
+    bench's harness quiets Powertools for its own runs, which would hide the metrics some tests read).
+    A unit test also starts with no AWS endpoint an earlier local stack in the process pointed boto3 at."""
+    for name, value in TEST_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    if "unit" in request.node.path.parts:
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+            monkeypatch.delenv(name)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -123,8 +123,8 @@ def test_sign_in_lands_on_the_overview_whose_numbers_are_the_apis(s: Session) ->
     assert [(m, p) for m, p, _ in calls[:2]] == [("POST", "/api/auth/login"), ("POST", "/api/auth/login")]
     view = calls[2:]
     assert len(view) <= MAX_CALLS_PER_VIEW, view
-    assert sorted(p for _, p, _ in view) == sorted(
-        ["/api/me", "/api/stats", "/api/timeseries", "/api/breakdown", "/api/breakdown", "/api/breakdown"]
+    assert sorted(p for _, p, _ in view) == sorted(  # sign-in answered what /api/me would
+        ["/api/stats", "/api/timeseries", "/api/breakdown", "/api/breakdown", "/api/breakdown"]
     )
 
     assert_overview_is(s, s.get(s.api_url("/api/stats")))

@@ -100,6 +100,7 @@ def _fold(site: int, env: dict[str, str], seed: int, timezone: str) -> list[dict
     return stored_events(items)
 
 
+@pytest.mark.slow
 def test_a_new_time_zone_rebuilds_the_site(env: dict[str, str]) -> None:
     assert ghostid(env, "site", "create", "--site-id", "21", "--domain", "x.example")[0] == 0
     events = _fold(21, env, seed=21, timezone="Asia/Kathmandu")

@@ -182,6 +182,7 @@ chaos_plans = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=25)
 @given(plan=chaos_plans)
 def test_chaos_through_the_stream_poller_counts_every_event_once(
@@ -215,6 +216,7 @@ def test_chaos_through_the_stream_poller_counts_every_event_once(
     split=st.randoms(use_true_random=False),
     via_handler=st.booleans(),
 )
+@pytest.mark.slow
 def test_two_consumers_folding_overlapping_sessions_at_once(
     stack: Stack,
     crasher: Crasher,

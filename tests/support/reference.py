@@ -440,7 +440,7 @@ def seed_shape(body: Body) -> Body:
 # ---------------------------------------------------------------------------------------------------
 # GET /api/timeseries (§11)
 
-LABELS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
+LABELS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m-%d"}
 
 
 def bucket_starts(start: datetime, end: datetime, interval: str, site: Site) -> list[datetime]:
@@ -507,7 +507,8 @@ def timeseries(
 ) -> Body:
     """The body of GET /api/timeseries. Labels are the bucket start's local time: `2026-03-10T17:00`,
     `2026-03-10` (a week's label is its first local date in the period, so a cut week's is the period's
-    first date), `2026-03`. The comparison's points use the same interval over the comparison period."""
+    first date; so is a month's: `2026-03-01`, or the period's first date when cut). The comparison's
+    points use the same interval over the comparison period."""
     start, end, name = period(site, now, time_range, from_, to)
     persons = people(events, site)
     body: Body = {

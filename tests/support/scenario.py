@@ -82,10 +82,10 @@ def assert_routes_match_reference(
 ) -> None:
     """Timeseries, breakdowns, realtime, lead lists, visitors and the sessions list against the reference."""
     from ghostid.logic import breakdown, people, realtime, timeseries
+    from ghostid.logic.sites import lead_rules
     from ghostid.models.api import BreakdownQuery, TimeseriesQuery
     from ghostid.models.dimensions import DIMENSIONS
     from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
-    from ghostid.models.sites import LeadRules
 
     config = config or reference.Site(site_id=site)
     base = {"siteId": str(site)}
@@ -111,7 +111,7 @@ def assert_routes_match_reference(
             listed = LeadsQuery.model_validate(
                 base | {"timeRange": "30d", "status": status, "sort": sort, "limit": "200"}
             )
-            found = _dumped(people.site_leads(listed, LeadRules(), NOW_MS))
+            found = _dumped(people.site_leads(listed, lead_rules(site), NOW_MS))
             leads = reference.leads(events, NOW, site=config, time_range="30d", status=status, sort=sort)
             reference.assert_close(found, {"leads": leads, "next_cursor": None}, f"leads {status} {sort}")
     sessions_query = SessionsQuery.model_validate(base | {"timeRange": "30d", "limit": "200"})
@@ -123,7 +123,7 @@ def assert_routes_match_reference(
     for visitor in sorted({e["ghost_vid"] for e in events})[:12]:
         profile = _dumped(
             people.visitor_profile(
-                VisitorQuery.model_validate(base | {"ghost_vid": visitor}), LeadRules(), NOW_MS
+                VisitorQuery.model_validate(base | {"ghost_vid": visitor}), lead_rules(site), NOW_MS
             )
         )
         expected_profile = reference.visitor(events, visitor, config)

@@ -44,8 +44,8 @@ def test_kept_sessions_are_registered_and_a_plain_visitor_has_a_profile() -> Non
     load([old, kept], keep_days=1)
     assert visitors_dal.get_index(SITE, "gv_plain").sessions == {"gs_2": kept[1][0].ts}
     profile = visitor_profile(VisitorQuery(siteId=SITE, ghost_vid="gv_plain"), LeadRules(), NOW)
-    assert [s["session_id"] for s in profile["sessions"]] == ["gs_2"]
-    assert profile["pageviews"] == 3
+    assert [s.session_id for s in profile.sessions] == ["gs_2"]
+    assert profile.pageviews == 3
 
 
 def test_a_lead_is_registered_once_with_every_session() -> None:

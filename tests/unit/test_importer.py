@@ -385,6 +385,7 @@ def peak_bytes(count: int, monkeypatch: pytest.MonkeyPatch) -> int:
         assert result.read == result.written == count
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_input(monkeypatch: pytest.MonkeyPatch) -> None:
     small, large = peak_bytes(1_500, monkeypatch), peak_bytes(15_000, monkeypatch)
     assert large < small * 1.3, (small, large)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from ghostid import timeutil
 from ghostid.models.people import LeadRow, ScoreParts
+from ghostid.models.sites import LeadRules
 
 from tests.support import surface
 from tests.support.scenario import MEMBER, NOW_MS
@@ -33,8 +34,8 @@ def test_shipped_event_file(site: list[dict[str, Any]]) -> None:
     (lead,) = body["leads"]
     assert list(lead) == list(LeadRow.model_fields)
     assert list(lead["score_parts"]) == list(ScoreParts.model_fields)
-    assert sum(lead["score_parts"].values()) == lead["score"]  # points, identification's included
-    assert lead["score_parts"]["identified"] > 0
+    assert sum(lead["score_parts"].values()) == lead["score"]  # points that add up to the score
+    assert lead["score_parts"]["identified"] == LeadRules().identified_weight
     assert (lead["ghost_vid"], lead["hot"], lead["identified_user_id"]) == (
         surface.HOT_VISITOR,
         True,

@@ -157,7 +157,9 @@ def recorder(monkeypatch: pytest.MonkeyPatch, alerts_aws: dict[str, str]) -> Ite
 
 def run_rollup(recorder: Recorder) -> None:
     """Fresh sessions, the same again (no-ops), new events in known sessions, an event earlier than its
-    session's start (the session's first cell moves), removals and a poison."""
+    session's start (the session's first cell moves), removals and a poison; with a webhook on the site,
+    so its leads' transitions queue deliveries."""
+    alerts.add_webhook(4, "http://127.0.0.1:9/hook", ["lead.hot", "visitor.identified"], NOW_MS)
     events = traffic.generate(NOW, seed=11, visitors=25)
     import_traffic(events[: len(events) // 2])
     first = stored_items()
@@ -176,6 +178,7 @@ def run_rollup(recorder: Recorder) -> None:
     removals = [lambdas.stream_record(item, 20_000 + n, "REMOVE") for n, item in enumerate(later[:5])]
     poison = lambdas.stream_record({"pk": {"S": "4#x"}, "sk": {"S": "x"}}, 30_000)
     recorder.invoke("RollupFunction", "rollup", {"Records": [*removals, poison]})
+    boto3.client("sqs").purge_queue(QueueUrl=settings.webhook_queue_url())  # the sender's scenario is its own
 
 
 def run_reads(recorder: Recorder) -> None:

@@ -453,7 +453,7 @@ def _people_bodies(ts: str) -> dict[str, BaseModel]:
         ghost_vid="gv_1",
         identified_user_id=None,
         score=35,
-        score_parts=people.ScoreParts(high_intent_pageviews=20, custom_events=15, identified=0),
+        score_parts=people.ScoreParts(high_intent_pageviews=10, custom_events=5, identified=20),
         hot=True,
         hot_since=ts,
         first_seen=ts,

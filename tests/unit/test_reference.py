@@ -320,7 +320,7 @@ def test_weeks_are_cut_to_the_period_and_months_labelled() -> None:
         ("2026-03-09T00:00:00.000Z", "2026-03-09"),
     ]
     months = reference.timeseries([], now, time_range="12mo", interval="month")["points"]
-    assert [p["label"] for p in months][::11] == ["2025-04", "2026-03"]
+    assert [p["label"] for p in months][::11] == ["2025-04-01", "2026-03-01"]
     assert len(months) == 12
 
 

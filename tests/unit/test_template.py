@@ -149,12 +149,15 @@ def test_policies_have_no_wildcards(function: str) -> None:
 
 @pytest.mark.parametrize("function", READ_FUNCTIONS)
 def test_read_functions_only_read(function: str) -> None:
-    """Reads, and the one write a rate limit needs: counting the request on the caller's credential."""
+    """Reads, and the writes a read needs: counting the request on the caller's credential, and for
+    GET /api/stats storing the answer it computed (PutItem on RollupsTable, a cache of derived data)."""
     for statement in _statements(function):
         actions = set(_as_list(statement["Action"]))
         tables = {_resource_id(r) for r in _as_list(statement["Resource"])}
         if actions == {"dynamodb:UpdateItem"}:
             assert tables <= CREDENTIAL_TABLES, f"{function} writes {sorted(tables - CREDENTIAL_TABLES)}"
+        elif function == "StatsFunction" and tables == {"RollupsTable"}:
+            assert actions - READ_ACTIONS == {"dynamodb:PutItem"}, actions
         else:
             assert actions <= READ_ACTIONS, f"{function} has write actions: {sorted(actions - READ_ACTIONS)}"
 
@@ -186,7 +189,14 @@ def test_rollup_function_writes_only_rollups() -> None:
     assert by_resource["EventsTable"] == {"dynamodb:Query"}
     assert by_resource["SitesTable"] == {"dynamodb:GetItem"}
     assert by_resource["RollupDeadLetterQueue"] == {"sqs:SendMessage"}
-    assert "dynamodb:DeleteItem" not in by_resource["RollupsTable"]
+    assert by_resource["WebhookQueue"] == {"sqs:SendMessage"}
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert by_resource["AlertsTable"] == {"dynamodb:Query"} | writes  # transitions and deliveries only
+    # RollupsTable is derived data: the consumer writes and deletes it (a session's first cell moves).
+    assert set(by_resource) == {"EventsTable", "SitesTable", "RollupsTable", "AlertsTable"} | {
+        "RollupDeadLetterQueue",
+        "WebhookQueue",
+    }
 
 
 def _by_resource(function: str) -> dict[str, set[str]]:

@@ -366,14 +366,12 @@ def lead_row(site: int, vid: str, now: datetime) -> dict[str, Any]:
     count = session_count(vid)
     last = session_summary(site, vid, 0, now)
     first = session_summary(site, vid, count - 1, now)
-    parts = {
-        "high_intent_pageviews": int(noise(vid, "hi") * 5),
-        "custom_events": int(noise(vid, "ce") * 4),
-        "identified": last["identified_user_id"] is not None,
+    parts = {  # points, as the real API answers: they add up to the score
+        "high_intent_pageviews": int(noise(vid, "hi") * 5) * 10,
+        "custom_events": int(noise(vid, "ce") * 4) * 5,
+        "identified": 20 if last["identified_user_id"] is not None else 0,
     }
-    score = (
-        parts["high_intent_pageviews"] * 10 + parts["custom_events"] * 5 + (20 if parts["identified"] else 0)
-    )
+    score = sum(parts.values())
     return {
         "ghost_vid": vid,
         "identified_user_id": last["identified_user_id"],
@@ -707,6 +705,7 @@ def visitor(h: Handler, path: str, q: dict[str, str], site: int, zone: ZoneInfo,
         "countries": [row["country"] or "Unknown"],
         "devices": [sessions[0]["device_type"]],
         "sessions": page,
+        "session_count": row["sessions"],
         "next_cursor": cursor,
     }
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def capture(page: Page, base: str, site: str, out: Path) -> list[Path]:
-    page.goto(f"{base}/?site={site}&range=30d&compare=previous")
+    page.goto(f"{base}/?site={site}&range=7d&compare=previous")
     page.wait_for_selector(".overview[aria-busy=false]", timeout=30_000)
     overview = out / "dashboard-overview.png"
     page.screenshot(path=str(overview))

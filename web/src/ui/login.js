@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, clearCache, request, setSignedIn } from '../api.js';
+import { ApiError, clearCache, prime, request, setSignedIn } from '../api.js';
 import { navigate } from '../router.js';
 import { html } from './common.js';
 
@@ -13,8 +13,9 @@ export function Login({ next }) {
     setBusy(true);
     setError(null);
     try {
-      await request('POST', '/api/auth/login', { email: form.get('email'), password: form.get('password') });
+      const account = await request('POST', '/api/auth/login', { email: form.get('email'), password: form.get('password') });
       clearCache();
+      if (Array.isArray(account?.sites)) prime('/api/me', account);
       setSignedIn(true);
       navigate(next || '/', { replace: true });
     } catch (e) {

@@ -29,11 +29,11 @@ function sessionUrl(state, sessionId) {
   return buildUrl({ ...state, route: 'session', sessionId });
 }
 
+// The API's score parts are points that add up to the score (PRODUCT §4).
 function ScoreParts({ parts }) {
   if (!parts) return null;
-  const shown = (v) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : formatNumber(v));
   return html`<span class="muted score-parts">
-    high-intent pageviews ${shown(parts.high_intent_pageviews)} · custom events ${shown(parts.custom_events)} · identified ${shown(parts.identified)}
+    = ${formatNumber(parts.high_intent_pageviews)} high-intent pages + ${formatNumber(parts.custom_events)} custom events + ${formatNumber(parts.identified)} identified
   </span>`;
 }
 
@@ -123,7 +123,7 @@ export function VisitorView({ state, timeZone }) {
           <${Field} label="Devices">${formatTally(v.devices)}<//>
           <${Field} label="Last pages">${(v.last_pages ?? []).join(', ') || '—'}<//>
         </dl>
-        <h2>Sessions</h2>
+        <h2>Sessions <span class="muted" data-metric="session_count">${formatNumber(v.session_count)}</span></h2>
         ${paged.rows.length ? html`<${SessionsTable} state=${state} sessions=${paged.rows} timeZone=${timeZone} />` : html`<p class="empty">No sessions.</p>`}
         <${MoreButton} paged=${paged} label="More sessions" />`}
   <//>`;

@@ -91,8 +91,9 @@ def _local_key(path: Path) -> bytes:
     (written aside, then linked into place: a reader never sees a half-written key)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A draft of its own (threads share a pid): truncating another's linked draft would change the key.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(8).hex()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(os.urandom(32))
         try:

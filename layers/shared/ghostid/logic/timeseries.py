@@ -91,7 +91,7 @@ def label(bucket: Period, interval: str) -> str:
             return bucket.zone.hour_label(bucket.start)
         return bucket.zone.date_of(bucket.start).isoformat()
     assert bucket.first_day is not None
-    return bucket.first_day.isoformat()[:7] if interval == "month" else bucket.first_day.isoformat()
+    return bucket.first_day.isoformat()  # PRODUCT §11: a date, for weeks and months their first in the period
 
 
 def _point(bucket: Period, text: str, loaded: tree_logic.Loaded) -> Point:

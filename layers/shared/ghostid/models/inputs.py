@@ -44,7 +44,14 @@ MAX_REFERRER_INPUT = 2048
 MAX_REFERRER = 1024
 MAX_PROP_NUMBER = 2**53 - 1  # what JavaScript represents exactly
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id")
-_ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s]+")
+# Whitespace as JSON Schema patterns (ECMA-262 `\s`) and browsers mean it, which docs/openapi.yaml states:
+# Python's `\s` and str.strip() also take \x1c-\x1f and \x85, which a URL's host may then not start with.
+WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WHITESPACE_CHARS = (
+    "".join(chr(c) for c in [9, 10, 11, 12, 13, 32, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029])
+    + "\u202f\u205f\u3000\ufeff"
+)
+_ABSOLUTE_URL = re.compile(f"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#{WHITESPACE}]+")
 
 
 # ------------------------------------------------------------------ normalisation
@@ -99,7 +106,7 @@ def _null_is_blank(value: Any) -> Any:
 
 
 def _page_is_url_or_path(value: str) -> str:
-    value = value.strip()
+    value = value.strip(_WHITESPACE_CHARS)
     if value.startswith(("http://", "https://")):
         if not _ABSOLUTE_URL.match(value):
             raise ValueError("is not a valid http(s) URL")
@@ -111,9 +118,9 @@ def _page_is_url_or_path(value: str) -> str:
 def _referrer_is_absolute(value: str | None) -> str | None:
     if value is None:
         return None
-    if not _ABSOLUTE_URL.match(value.strip()):
+    if not _ABSOLUTE_URL.match(value.strip(_WHITESPACE_CHARS)):
         raise ValueError("must be an absolute URL, e.g. https://www.google.com/")
-    return normalise_referrer(value.strip())[:MAX_REFERRER]  # what is stored, as the path
+    return normalise_referrer(value.strip(_WHITESPACE_CHARS))[:MAX_REFERRER]  # what is stored, as the path
 
 
 def _bounded_props(props: Any) -> Any:

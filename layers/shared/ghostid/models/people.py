@@ -69,7 +69,8 @@ class ExportQuery(SiteQuery):
 
 
 class ScoreParts(BaseModel):
-    """What the lead score is made of (PRODUCT §4), in points that add up to the score."""
+    """What the lead score is made of (PRODUCT §4), in points that add up to `score`: the high-intent
+    pageviews times their weight, the custom events times theirs, and the identified bonus (or 0)."""
 
     high_intent_pageviews: int = Field(ge=0)
     custom_events: int = Field(ge=0)
