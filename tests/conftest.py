@@ -32,6 +32,7 @@ def _test_environment(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
     A unit test also starts with no AWS endpoint an earlier local stack in the process pointed boto3 at."""
     for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RATE_LIMIT_PER_MINUTE", raising=False)  # the settings' default (the bench raises it)
     if "unit" in request.node.path.parts:
         for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
             monkeypatch.delenv(name)
