@@ -86,9 +86,20 @@ def tiny_traffic() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def member_site(traffic: bool = True) -> list[dict[str, Any]]:
+def same_millisecond_traffic(visitors: int) -> list[dict[str, Any]]:
+    """`visitors` identified visitors, each starting a session in the same millisecond a minute ago: lists
+    whose rows tie on every stored sort key but the id."""
+    moment = iso(NOW - timedelta(minutes=1))
+    return [
+        {"ghost_vid": f"gv_tie_{n:04d}", "session_id": f"gs_tie_{n:04d}", "type": "pageview", "page": "/",
+         "timestamp": moment, "event_id": f"tie{n}", "user_id": f"user{n}@example.com"}
+        for n in range(visitors)
+    ]  # fmt: skip
+
+
+def member_site(traffic: bool | list[dict[str, Any]] = True) -> list[dict[str, Any]]:
     """Sites 4 (the member's) and 5 (not), the events' cookie as the member's login session, and (with
-    `traffic`) `tiny_traffic()` imported and folded; returns the stored events."""
+    `traffic`) those events (`tiny_traffic()` by default) imported and folded; returns the stored events."""
     sites_dal.put_site(Site(site_id=SITE, domain="example.com"))
     sites_dal.put_site(Site(site_id=OTHER_SITE, domain="other.example.com"))
     sites_dal.add_member(SITE, MEMBER)
@@ -97,7 +108,7 @@ def member_site(traffic: bool = True) -> list[dict[str, Any]]:
     )
     if not traffic:
         return []
-    import_traffic(tiny_traffic())
+    import_traffic(tiny_traffic() if traffic is True else traffic)
     items = stored_items()
     assert lambdas.deliver([lambdas.stream_record(item, n) for n, item in enumerate(items, 1)]) == {
         "batchItemFailures": []

@@ -74,6 +74,19 @@ def test_cursor_walk_returns_every_lead_once(site: Any) -> None:
     assert surface.walk(ROUTE, {**query, "limit": "1"}, "leads") == whole
 
 
+@pytest.mark.parametrize("sort", ["last_seen", "score"])
+def test_a_walk_through_rows_tied_to_the_millisecond_serves_each_once_in_order(now: None, sort: str) -> None:
+    surface.member_site(surface.same_millisecond_traffic(7))
+    query = {"siteId": "4", "timeRange": "today", "status": "identified", "sort": sort}
+    whole = [
+        lead["ghost_vid"] for lead in surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
+    ]
+    assert whole == sorted(f"gv_tie_{n:04d}" for n in range(7))  # ties by ghost_vid, ascending
+    for limit in ("1", "2", "3"):
+        walked = surface.walk(ROUTE, {**query, "limit": limit}, "leads")
+        assert [lead["ghost_vid"] for lead in walked] == whole, limit
+
+
 def test_forged_or_foreign_cursors_are_400(site: Any) -> None:
     query = {"siteId": "4", "timeRange": "30d", "status": "all", "limit": "1"}
     cursor = surface.call(ROUTE, query)[2]["next_cursor"]

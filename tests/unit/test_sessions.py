@@ -66,6 +66,18 @@ def test_cursor_walk_returns_every_session_once(site: Any) -> None:
     assert surface.walk(ROUTE, {**query, "limit": "1"}, "sessions") == whole
 
 
+def test_a_walk_through_sessions_started_in_the_same_millisecond_serves_each_once_in_order(now: None) -> None:
+    surface.member_site(surface.same_millisecond_traffic(7))
+    query = {"siteId": "4", "timeRange": "today"}
+    whole = [
+        s["session_id"] for s in surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["sessions"]
+    ]
+    assert whole == sorted(f"gs_tie_{n:04d}" for n in range(7))  # ties by session id, ascending
+    for limit in ("1", "2", "3"):
+        walked = surface.walk(ROUTE, {**query, "limit": limit}, "sessions")
+        assert [s["session_id"] for s in walked] == whole, limit
+
+
 def test_forged_or_foreign_cursors_are_400(site: Any) -> None:
     query = {"siteId": "4", "timeRange": "30d", "limit": "1"}
     cursor = surface.call(ROUTE, query)[2]["next_cursor"]

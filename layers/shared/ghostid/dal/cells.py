@@ -264,8 +264,10 @@ def sessions_started(
     identified: bool | None = None,
     hot: bool | None = None,
     ghost_vid: str | None = None,
+    first_page: int | None = None,
 ) -> Iterator[SessionSummary]:
-    """Sessions of one local day partition that started in `[start, end)`, newest first, filtered."""
+    """Sessions of one local day partition that started in `[start, end)`, newest first, filtered (those
+    that started in the same millisecond by session id, descending)."""
     filters: list[str] = []
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -301,5 +303,5 @@ def sessions_started(
     if filters:
         request["FilterExpression"] = " AND ".join(filters)
         request["ExpressionAttributeNames"] = names
-    for item in query_all(request):
+    for item in query_all(request, first_page):
         yield decode_summary(item)

@@ -34,11 +34,18 @@ def dynamodb() -> DynamoDBClient:
     return cast("DynamoDBClient", botocore.session.get_session().create_client("dynamodb", config=config))
 
 
-def query_all(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item of a Query, following LastEvaluatedKey (a Scan when `request` has no key condition)."""
+def query_all(request: dict[str, Any], first_page: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every item of a Query, following LastEvaluatedKey (a Scan when `request` has no key condition).
+
+    `first_page`: a reader that stops early (a page of a list) asks for that many items first, then twice
+    as many per request (a filter may drop some), rather than DynamoDB's 1 MB a request."""
     request = dict(request)
     call = dynamodb().query if "KeyConditionExpression" in request else dynamodb().scan
+    limit = first_page
     while True:
+        if limit is not None:
+            request["Limit"] = limit
+            limit = min(limit * 2, 1000)
         page = call(**request)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:

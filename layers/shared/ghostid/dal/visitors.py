@@ -234,9 +234,23 @@ def query_leads(
     return rows, page.get("LastEvaluatedKey")
 
 
-def iter_leads(site_id: int, lists: LeadList, by_score: bool) -> Iterator[tuple[dict[str, Any], set[str]]]:
-    """A lead list, newest (or highest score) first: each row and the local days the visitor was active."""
-    for item in query_all(_leads_request(site_id, lists, by_score)):
+def iter_leads(
+    site_id: int,
+    lists: LeadList,
+    by_score: bool,
+    first_page: int | None = None,
+    start: tuple[int, int] | None = None,
+) -> Iterator[tuple[dict[str, Any], set[str]]]:
+    """A lead list, newest (or highest score) first: each row and the local days the visitor was active.
+    `start`: (score, last_seen) of a row already served; the walk begins at it (rows tied with it
+    included, as their order among themselves is the caller's)."""
+    request = _leads_request(site_id, lists, by_score)
+    if start is not None:
+        score, last_seen = start
+        bound = f"{score:010d}#{last_seen + 1:013d}" if by_score else f"{last_seen + 1:013d}"
+        request["KeyConditionExpression"] += f" AND {'lsc' if by_score else 'ls'} < :start"
+        request["ExpressionAttributeValues"][":start"] = {"S": bound}
+    for item in query_all(request, first_page):
         yield json.loads(item["row"]["S"]), set(item.get("dd", {}).get("SS", []))
 
 

@@ -12,9 +12,10 @@ Cursors are keyset positions, signed (`ghostid.logic.cursor`).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from itertools import groupby
+from typing import Any, TypeVar
 
 from ghostid.dal import cells as cells_dal
 from ghostid.dal import state as state_dal
@@ -40,6 +41,7 @@ from ghostid.models.sites import LeadRules
 from ghostid.timeutil import format_timestamp, parse_timestamp
 
 SESSIONS_PER_PROFILE = 50
+T = TypeVar("T")
 
 
 # --- leads ------------------------------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> Leads
     if query.status == "all":
         candidates = _all_leads(tree, period, rules or LeadRules(), by_score)
     else:
-        candidates = _listed(query.site_id, query.status, by_score, period, now_ms)
+        candidates = _listed(query.site_id, query.status, by_score, period, now_ms, query.limit + 1, after)
     page: list[dict[str, Any]] = []
     for key, row in candidates:
         if after is not None and key <= after:
@@ -80,15 +82,24 @@ def _lead_key(row: dict[str, Any], by_score: bool) -> list[Any]:
 
 
 def _listed(
-    site_id: int, status: str, by_score: bool, period: Period, now_ms: int
+    site_id: int,
+    status: str,
+    by_score: bool,
+    period: Period,
+    now_ms: int,
+    first_page: int,
+    after: list[Any] | None,
 ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     lists: list[visitors_dal.LeadList] = ["H"] if status == "hot" else ["H", "I"]
+    start = None
+    if after is not None:  # the cursor's row: (score, last_seen) back from its key
+        start = (-int(after[0]), -int(after[1])) if by_score else (0, -int(after[0]))
     streams = [
-        (
-            (_lead_key(row, by_score), row, days)
-            for row, days in visitors_dal.iter_leads(site_id, name, by_score)
+        in_key_order(
+            ((_lead_key(row, by_score), row, days) for row, days in rows),
+            key=lambda item: item[0],
         )
-        for name in lists
+        for rows in (visitors_dal.iter_leads(site_id, name, by_score, first_page, start) for name in lists)
     ]
     ends_now = period.end > now_ms
     wanted_days = {d.isoformat() for d in period.days} if not period.hourly else set()
@@ -102,6 +113,14 @@ def _listed(
                 return  # newest first: every later row was last seen before the range
             continue
         yield key, row
+
+
+def in_key_order(items: Iterator[T], key: Callable[[T], list[Any]]) -> Iterator[T]:
+    """Items that come sorted by their key but the last part (a stored list orders rows that tie, as in the
+    same millisecond, by id descending), in key order: ties sorted among themselves, so a page that ends
+    inside a run of ties continues after the right one."""
+    for _, run in groupby(items, key=lambda item: key(item)[:-1]):
+        yield from sorted(run, key=key)
 
 
 def _all_leads(
@@ -202,7 +221,7 @@ def _sessions_in(
     day: date = tree.zone.date_of(end - 1)
     first_day = tree.zone.date_of(period.start)
     while day >= first_day:
-        for summary in cells_dal.sessions_started(
+        started = cells_dal.sessions_started(
             query.site_id,
             day.isoformat(),
             period.start,
@@ -211,7 +230,9 @@ def _sessions_in(
             query.identified,
             query.hot,
             query.ghost_vid,
-        ):
+            first_page=query.limit + 1,
+        )
+        for summary in in_key_order(started, key=lambda s: [-s.started_at, s.session_id]):
             if after is not None and (-summary.started_at, summary.session_id) <= (-int(after[0]), after[1]):
                 continue
             yield summary
