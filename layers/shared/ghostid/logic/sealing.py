@@ -84,7 +84,7 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
         )
         done = tree_logic.Tree(site_id, zone, sealed, now_ms)
         _build_prefixes(done, HOUR_PREFIXES, report)
-        if end_day > first_day or marks:
+        if days:  # a day turned, or a late change reached a day already sealed: day prefixes hold days only
             _build_prefixes(done, DAY_PREFIXES, report)
     report.settled = state_dal.settle(site_id, target, marks, big, since)
     return report

@@ -116,7 +116,9 @@ def plan(tree: Tree, period: Period) -> list[Span]:
     complete_last = min(last, tree.today - timedelta(days=1))
     if period.first_day <= complete_last:
         days = _days(tree, period.first_day, complete_last)
-        prefixed = tree.has_fine_nodes(period.start) and period.name in PREFIXED and period.name != "today"
+        # A big site's prefixes are built from whatever sealed nodes its days have (month, week, day),
+        # so a 12-month range is one read even when the site became big last week.
+        prefixed = tree.state.big and period.name in PREFIXED and period.name != "today"
         if prefixed and _all_sealed(tree, period.first_day, complete_last):
             anchor = f"{period.first_day}..{complete_last}"
             spans.append(Span(NodeRef("P", period.name), anchor=anchor, fallback=tuple(days)))
