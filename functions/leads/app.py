@@ -7,7 +7,6 @@ from ghostid import settings, timeutil
 from ghostid.edge import authorize_read
 from ghostid.http import Response, api_entry_point, create_resolver, json_response
 from ghostid.logic import people
-from ghostid.logic.sites import lead_rules
 from ghostid.models.people import LeadsQuery
 from ghostid.observability import metrics
 
@@ -17,9 +16,9 @@ app = create_resolver()
 
 @app.get("/api/leads")
 def get_leads() -> Response:
-    request = authorize_read(app.current_event, LeadsQuery)
+    request = authorize_read(app.current_event, LeadsQuery, with_site=lambda query: query.status == "all")
     query = request.query
-    rules = lead_rules(query.site_id) if query.status == "all" else None
+    rules = request.lead_rules if query.status == "all" else None
     body = people.site_leads(query, rules, timeutil.now_ms())
     metrics.add_metric(name="LeadsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, body, request.headers)

@@ -81,14 +81,17 @@ def assert_routes_match_reference(
     events: list[dict[str, Any]], site: int = SITE, config: reference.Site | None = None
 ) -> None:
     """Timeseries, breakdowns, realtime, lead lists, visitors and the sessions list against the reference."""
+    from ghostid.dal.sites import get_site
     from ghostid.logic import breakdown, people, realtime, timeseries
-    from ghostid.logic.sites import lead_rules
     from ghostid.models.api import BreakdownQuery, TimeseriesQuery
     from ghostid.models.dimensions import DIMENSIONS
     from ghostid.models.people import LeadsQuery, SessionsQuery, VisitorQuery
+    from ghostid.models.sites import LeadRules
 
     config = config or reference.Site(site_id=site)
     base = {"siteId": str(site)}
+    stored = get_site(site)
+    rules = stored.lead_rules if stored else LeadRules()
     for time_range, interval in (("24h", "hour"), ("30d", "day")):
         query = TimeseriesQuery.model_validate(base | {"timeRange": time_range, "interval": interval})
         got = timeseries.site_timeseries(query, NOW_MS).model_dump(mode="json")
@@ -111,7 +114,7 @@ def assert_routes_match_reference(
             listed = LeadsQuery.model_validate(
                 base | {"timeRange": "30d", "status": status, "sort": sort, "limit": "200"}
             )
-            found = _dumped(people.site_leads(listed, lead_rules(site), NOW_MS))
+            found = _dumped(people.site_leads(listed, rules, NOW_MS))
             leads = reference.leads(events, NOW, site=config, time_range="30d", status=status, sort=sort)
             reference.assert_close(found, {"leads": leads, "next_cursor": None}, f"leads {status} {sort}")
     sessions_query = SessionsQuery.model_validate(base | {"timeRange": "30d", "limit": "200"})
@@ -122,9 +125,7 @@ def assert_routes_match_reference(
     )
     for visitor in sorted({e["ghost_vid"] for e in events})[:12]:
         profile = _dumped(
-            people.visitor_profile(
-                VisitorQuery.model_validate(base | {"ghost_vid": visitor}), lead_rules(site), NOW_MS
-            )
+            people.visitor_profile(VisitorQuery.model_validate(base | {"ghost_vid": visitor}), rules, NOW_MS)
         )
         expected_profile = reference.visitor(events, visitor, config)
         assert expected_profile is not None

@@ -8,6 +8,7 @@ answer to a request whose credential was counted carries the limit's `RateLimit-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from ghostid.errors import Forbidden
 from ghostid.http import HttpEvent, parse_params
 from ghostid.logic import auth
 from ghostid.models.api import SiteQuery
+from ghostid.models.sites import LeadRules, Site
 
 Q = TypeVar("Q", bound=SiteQuery)
 
@@ -30,6 +32,11 @@ class Authorized(Generic[Q]):
     query: Q
     headers: dict[str, str] = field(default_factory=dict)
     credential: auth.Credential = "session"
+    site: Site | None = None  # read only for a route that asked for it (`with_site`)
+
+    @property
+    def lead_rules(self) -> LeadRules:
+        return self.site.lead_rules if self.site else LeadRules()
 
 
 def authenticate(event: HttpEvent) -> auth.Caller:
@@ -39,12 +46,15 @@ def authenticate(event: HttpEvent) -> auth.Caller:
     return caller
 
 
-def authorize_read(event: HttpEvent, model: type[Q], **path_parameters: str) -> Authorized[Q]:
-    """401/429 for the credentials, 400 for a bad or unknown parameter, 403 for a site not the caller's."""
+def authorize_read(
+    event: HttpEvent, model: type[Q], with_site: Callable[[Q], bool] | None = None, **path_parameters: str
+) -> Authorized[Q]:
+    """401/429 for the credentials, 400 for a bad or unknown parameter, 403 for a site not the caller's.
+    `with_site(query)`: whether the route needs the site's settings (read with the membership)."""
     caller = authenticate(event)
     query = parse_params(model, {**(event.query_string_parameters or {}), **path_parameters})
-    auth.authorize(caller, query.site_id)
-    return Authorized(caller.principal, query, dict(event.response_headers), caller.credential)
+    site = auth.authorize(caller, query.site_id, with_site=with_site is not None and with_site(query))
+    return Authorized(caller.principal, query, dict(event.response_headers), caller.credential, site)
 
 
 def require_own_origin(event: HttpEvent, *, required: bool) -> None:

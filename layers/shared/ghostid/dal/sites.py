@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ghostid.dal.client import dynamodb, put_if, query_all
+from ghostid.dal.client import batch_get, dynamodb, put_if, query_all
 from ghostid.dal.codec import key
 from ghostid.models.sites import LeadRules, Site
 from ghostid.settings import sites_table
@@ -85,6 +85,14 @@ def member_site_ids(user_id: str) -> list[int]:
         "ExpressionAttributeValues": {":user": {"S": user_id}},
     }
     return sorted(int(item["pk"]["S"].removeprefix("SITE#")) for item in query_all(request))
+
+
+def site_and_membership(site_id: int, user_id: str) -> tuple[Site | None, bool]:
+    """The site and whether the user is its member, in one request (both sit in the site's partition)."""
+    pk = _site_pk(site_id)
+    found = batch_get(sites_table(), [(pk, "SITE"), (pk, f"MEMBER#{user_id}")])
+    site = found.get((pk, "SITE"))
+    return (_site_of(site) if site is not None else None), (pk, f"MEMBER#{user_id}") in found
 
 
 def is_member(site_id: int, user_id: str) -> bool:

@@ -23,7 +23,7 @@ from ghostid.dal import sites as sites_dal
 from ghostid.dal.usage import Outcome
 from ghostid.errors import Forbidden, Unauthenticated
 from ghostid.logic.ratelimit import Usage, limited, minute_of, minute_usage
-from ghostid.models.sites import LoginSession
+from ghostid.models.sites import LoginSession, Site
 
 COOKIE_NAME = "session"
 API_KEY_PREFIX = "gk_"
@@ -111,14 +111,23 @@ def authenticate_key(authorization: str, now_ms: int | None = None) -> Caller:
     return Caller("api_key", key_hash, None, api_key.site_id, api_key.name, usage)
 
 
-def authorize(caller: Caller, site_id: int) -> None:
+def authorize(caller: Caller, site_id: int, with_site: bool = False) -> Site | None:
     """Forbidden (403) unless the caller may read the site: membership is read on every request, so a
-    removed member is refused at once; an API key reads its own site only."""
+    removed member is refused at once; an API key reads its own site only. `with_site`: the route needs
+    the site's settings too, read in the same request as the membership (None if the site is unknown)."""
     if caller.credential == "api_key":
         if caller.site_id != site_id:
             raise Forbidden(f"This API key reads site {caller.site_id} only.")
-    elif caller.user_id is None or not sites_dal.is_member(site_id, caller.user_id):
+        return sites_dal.get_site(site_id) if with_site else None
+    if caller.user_id is None:
         raise Forbidden()
+    if with_site:
+        site, member = sites_dal.site_and_membership(site_id, caller.user_id)
+    else:
+        site, member = None, sites_dal.is_member(site_id, caller.user_id)
+    if not member:
+        raise Forbidden()
+    return site
 
 
 def create_login_session(user_id: str, hours: float = 24 * 7) -> str:
