@@ -212,6 +212,7 @@ def walk_every_view(d: Dashboard, email: str, password: str, sites: tuple[int, i
     assert_chart_is(d, d.get(d.api_url("/api/timeseries")))
     violations["overview"] = serious_violations(d.page)
     screenshot(d.page, "stack-overview")
+    d.api.take()  # the lists the cards below the fold asked for as they were scrolled to
 
     # switch range, then compare
     d.page.select_option("#range", "7d")

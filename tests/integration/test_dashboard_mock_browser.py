@@ -123,9 +123,10 @@ def test_sign_in_lands_on_the_overview_whose_numbers_are_the_apis(s: Session) ->
     assert [(m, p) for m, p, _ in calls[:2]] == [("POST", "/api/auth/login"), ("POST", "/api/auth/login")]
     view = calls[2:]
     assert len(view) <= MAX_CALLS_PER_VIEW, view
-    assert sorted(p for _, p, _ in view) == sorted(  # sign-in answered what /api/me would
-        ["/api/stats", "/api/timeseries", "/api/breakdown", "/api/breakdown", "/api/breakdown"]
+    assert sorted(p for _, p, _ in view) == sorted(  # sign-in answered what /api/me would; one card on screen
+        ["/api/stats", "/api/timeseries", "/api/breakdown", "/api/realtime"]
     )
+    assert [q["dimension"] for _, p, q in view if p == "/api/breakdown"] == [["source"]]
 
     assert_overview_is(s, s.get(s.api_url("/api/stats")))
     assert_lists_are(s)
@@ -154,7 +155,9 @@ def test_the_url_holds_range_comparison_and_interval(s: Session) -> None:
     s.page.select_option("#interval", "week")
     s.page.wait_for_function("document.querySelector('#interval').value === 'week'")
     s.drawn()
-    assert [(p, q.get("interval")) for _, p, q in s.api.take()] == [("/api/timeseries", ["week"])]
+    assert [(p, q.get("interval")) for _, p, q in s.api.take() if p != "/api/realtime"] == [
+        ("/api/timeseries", ["week"])
+    ]
     assert query_of(s.page.url)["interval"] == "week"
 
     s.page.reload()
@@ -204,7 +207,7 @@ def test_switching_site_keeps_the_range_and_asks_for_the_new_site(s: Session) ->
     calls = s.api.take()
     assert len(calls) <= MAX_CALLS_PER_VIEW
     assert {q["siteId"][0] for _, _, q in calls} == {"7"}
-    assert all(q["timeRange"] == ["month"] for _, _, q in calls)
+    assert all(q["timeRange"] == ["month"] for _, p, q in calls if p != "/api/realtime")
     assert query_of(s.page.url) == {"site": "7", "range": "month"}
     assert_tiles_equal(s, s.get(s.api_url("/api/stats")))
 
@@ -297,10 +300,16 @@ def test_a_breakdown_pages_with_next_cursor_and_escape_returns_to_the_overview(s
     ]
     assert (second["next_cursor"] is None) == (s.page.locator("button.more").count() == 0)
 
+    asked_before = len(s.seen)
     s.page.keyboard.press("Escape")
     s.drawn()
     assert s.page.url == overview_url
-    assert s.api.take() == []  # the overview came back from the cache: no call
+    again = s.seen[asked_before:]
+    s.api.take()
+    # the overview came back from the cache: nothing asked again but visitors now (and the lists of cards
+    # that only come on screen now)
+    assert not [u for u in again if not u.startswith("/api/realtime") and u in s.seen[:asked_before]]
+    assert all(u.startswith(("/api/realtime", "/api/breakdown")) for u in again), again
 
     s.page.goto(s.base + "/breakdown/source?site=4&range=7d")  # a shared link to a breakdown
     s.page.wait_for_selector(".panel table")
@@ -317,10 +326,11 @@ def test_a_breakdown_pages_with_next_cursor_and_escape_returns_to_the_overview(s
 def test_card_tabs_fetch_only_the_list_on_show(s: Session) -> None:
     s.sign_in(next_path="/?site=4")
     s.drawn()
-    s.api.take()
+    s.show_card("devices")
+    assert ["device_type"] in [q["dimension"] for _, p, q in s.api.take() if p == "/api/breakdown"]
     s.page.click("[data-card=devices] .tab:has-text('Browsers')")
     s.page.wait_for_selector("[data-card=devices][data-dimension=browser] tbody tr")
-    assert [q["dimension"] for _, _, q in s.api.take()] == [["browser"]]
+    assert [q["dimension"] for _, p, q in s.api.take() if p != "/api/realtime"] == [["browser"]]
     browsers = s.get(s.api_url("/api/breakdown"))["rows"]
     assert [r[0] for r in table_rows(s.page, "[data-card=devices]")] == [r["value"] for r in browsers]
     s.page.click("[data-card=pages] .tab:has-text('Entry pages')")

@@ -1,6 +1,7 @@
 // The overview: six numbers with their change, the chart, the lists and visitors now.
-// Its calls: stats, timeseries and one breakdown per card whose tab needs one (3 by default),
-// plus GET /api/me once per page load: at most 6.
+// Its calls: stats, timeseries, realtime, and one breakdown per card whose tab needs one, once the
+// card is on screen (one above the fold at 1280 × 800: Sources), plus GET /api/me once per page load:
+// five on a fresh load, at most six.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { apiPath, request, useGet } from '../api.js';
 import { formatChange, formatNumber, formatPeriod } from '../format.js';
@@ -26,12 +27,29 @@ const REALTIME_MS = 10_000;
 // default calls only).
 const tabs = Object.fromEntries(CARDS.map((c) => [c.id, c.tabs[0]]));
 
-export function overviewPaths(state) {
+export function overviewPaths(state, onScreen = () => true) {
   return {
     stats: apiPath('/api/stats', { siteId: state.site, ...rangeParams(state) }),
     timeseries: apiPath('/api/timeseries', { siteId: state.site, ...rangeParams(state), interval: effectiveInterval(state) }),
-    cards: CARDS.map((c) => (FROM_STATS[tabs[c.id]] ? null : breakdownPath(state, tabs[c.id], CARD_LIMIT))),
+    cards: CARDS.map((c) => (FROM_STATS[tabs[c.id]] || !onScreen(c.id) ? null : breakdownPath(state, tabs[c.id], CARD_LIMIT))),
   };
+}
+
+// The ids of the cards that have been on screen (a card below the fold asks for its list when the
+// reader gets to it), looked at once the numbers and the chart above them have their height (`ready`).
+// Without IntersectionObserver every card counts as seen.
+function useSeenCards(grid, ready) {
+  const [seen, setSeen] = useState(() => new Set(typeof IntersectionObserver === 'undefined' ? CARDS.map((c) => c.id) : []));
+  useEffect(() => {
+    if (!ready || typeof IntersectionObserver === 'undefined' || !grid.current) return undefined;
+    const observer = new IntersectionObserver((entries) => {
+      const shown = entries.filter((e) => e.isIntersecting).map((e) => e.target.dataset.card);
+      if (shown.length) setSeen((s) => (shown.every((id) => s.has(id)) ? s : new Set([...s, ...shown])));
+    });
+    grid.current.querySelectorAll('[data-card]').forEach((el) => observer.observe(el));
+    return () => observer.disconnect();
+  }, [ready]);
+  return seen;
 }
 
 function Tile({ metric, label, status, overview, comparison, state }) {
@@ -102,9 +120,12 @@ function IntervalPicker({ state }) {
 
 export function Overview({ state, site }) {
   const [, setTabsVersion] = useState(0);
-  const paths = overviewPaths(state);
-  const stats = useGet(paths.stats);
-  const ts = useGet(paths.timeseries);
+  const grid = useRef(null);
+  const top = overviewPaths(state, () => false);
+  const stats = useGet(top.stats);
+  const ts = useGet(top.timeseries);
+  const seen = useSeenCards(grid, Boolean((stats.data || stats.error) && (ts.data || ts.error)));
+  const paths = overviewPaths(state, (id) => seen.has(id));
   const cardResults = CARDS.map((c, i) => useGet(paths.cards[i]));
   const [chartDrawnFor, setChartDrawnFor] = useState(null);
   const marked = useRef(null);
@@ -113,9 +134,9 @@ export function Overview({ state, site }) {
   const results = CARDS.map((c, i) => {
     const fromStats = FROM_STATS[tabs[c.id]];
     if (fromStats) return { data: stats.data ? fromStats(stats.data) : null, error: stats.error };
-    return { data: cardResults[i].data?.rows ?? null, error: cardResults[i].error };
+    return { data: cardResults[i].data?.rows ?? null, error: cardResults[i].error, waiting: !paths.cards[i] };
   });
-  const done = (r) => r.data || r.error;
+  const done = (r) => r.data || r.error || r.waiting; // a card not yet on screen is not waited for
   const chartDone = ts.error || chartDrawnFor === paths.timeseries;
   const drawn = done(stats) && chartDone && results.every(done);
 
@@ -146,7 +167,7 @@ export function Overview({ state, site }) {
         : ts.data ? html`<${Chart} ts=${ts.data} timeZone=${site.timezone || 'UTC'} onDrawn=${() => setChartDrawnFor(paths.timeseries)} /><${ChartTable} ts=${ts.data} />`
         : html`<div class="chart placeholder"><${Loading} label="Loading chart" /></div>`}
     </section>
-    <div class="grid">
+    <div class="grid" ref=${grid}>
       ${CARDS.map((card, i) => html`<${ListCard} card=${card} state=${state} tab=${tabs[card.id]} onTab=${onTab} result=${results[i]} />`)}
     </div>
   </div>`;

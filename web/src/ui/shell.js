@@ -6,7 +6,7 @@ import { COMPARES, PRESETS, RETENTION_DAYS, addDays, todayIn } from '../ranges.j
 import { currentUrl, navigate, onLinkClick, useUrl } from '../router.js';
 import { buildUrl, parseUrl } from '../url.js';
 import { ErrorBox, Loading, html } from './common.js';
-import { BreakdownView, DIMENSIONS, PANEL_LIMIT, breakdownPath } from './lists.js';
+import { BreakdownView, CARDS, DIMENSIONS, PANEL_LIMIT, breakdownPath } from './lists.js';
 import { Login } from './login.js';
 import { Overview, overviewPaths } from './overview.js';
 import { LeadsView, SessionView, VisitorView, leadsPath, sessionPath, visitorPath } from './people.js';
@@ -22,7 +22,8 @@ setUnauthenticatedHandler(toSignIn);
 function viewPaths(state) {
   switch (state.route) {
     case 'overview': {
-      const p = overviewPaths(state);
+      // the first card is on screen on a desktop; the others ask when the reader gets to them
+      const p = overviewPaths(state, (id) => id === CARDS[0].id);
       return [p.stats, p.timeseries, ...p.cards.filter(Boolean)];
     }
     case 'leads': return [leadsPath(state)];
