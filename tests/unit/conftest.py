@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -13,6 +14,9 @@ from ghostid_local.queues import create_queues
 from ghostid_local.tables import create_tables
 from ghostid_local.target import TABLE_ENV
 from moto import mock_aws
+
+from tests.support import surface
+from tests.support.scenario import NOW_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,3 +69,17 @@ def alerts_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     yield {**urls, "WebhookSecretsKey": key_id}
     for reset in (settings.clear_cache, queue.sqs.cache_clear, secrets.kms.cache_clear):
         reset()
+
+
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scenario's clock (tests/support/scenario.py), as every handler reads it."""
+    from ghostid import timeutil
+
+    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
+
+
+@pytest.fixture
+def site(now: None) -> list[dict[str, Any]]:
+    """Sites 4 (the member's, with `tiny_traffic()` folded) and 5, as the route tests read them."""
+    return surface.member_site()

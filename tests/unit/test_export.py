@@ -8,27 +8,15 @@ import json
 from typing import Any
 
 import pytest
-from ghostid import timeutil
 from ghostid.logic import export
 from ghostid.models.events import Event
 
 from tests.support import surface
-from tests.support.scenario import NOW_MS
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/export")
 NDJSON = "application/x-ndjson"
 WEEK = {"siteId": "4", "from": "2026-03-04", "to": "2026-03-10"}
-
-
-@pytest.fixture
-def now(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-
-
-@pytest.fixture
-def site(now: None) -> list[dict[str, Any]]:
-    return surface.member_site()
 
 
 def ndjson_part(query: dict[str, str]) -> tuple[list[dict[str, Any]], str | None, str]:

@@ -14,11 +14,6 @@ ROUTE = surface.route("GET /api/realtime")
 MINUTE_MS = 60_000
 
 
-@pytest.fixture
-def now(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-
-
 def test_shipped_event_file(now: None) -> None:
     """The tiny site's hot visitor was active 2 to 4 minutes ago: it is on the site now."""
     surface.member_site()

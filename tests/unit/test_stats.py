@@ -8,25 +8,13 @@ import itertools
 from typing import Any
 
 import pytest
-from ghostid import timeutil
 from ghostid.logic.periods import PRESETS
 from ghostid.models.api import Overview
 
 from tests.support import surface
-from tests.support.scenario import NOW_MS
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/stats")
-
-
-@pytest.fixture
-def now(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-
-
-@pytest.fixture
-def site(now: None) -> list[dict[str, Any]]:
-    return surface.member_site()
 
 
 def test_shipped_event_file(site: list[dict[str, Any]]) -> None:

@@ -7,27 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ghostid import timeutil
 from ghostid.dal import sites as sites_dal
 from ghostid.logic import people
 from ghostid.models.people import LeadRow, SessionSummaryBody, VisitorResponse
 
 from tests.support import surface
-from tests.support.scenario import MEMBER, NOW_MS
+from tests.support.scenario import MEMBER
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/visitors/{ghost_vid}")
 HOT = {"ghost_vid": surface.HOT_VISITOR}
-
-
-@pytest.fixture
-def now(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeutil, "now_ms", lambda: NOW_MS)
-
-
-@pytest.fixture
-def site(now: None) -> list[dict[str, Any]]:
-    return surface.member_site()
 
 
 def test_shipped_event_file(site: list[dict[str, Any]]) -> None:

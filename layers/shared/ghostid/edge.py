@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel
+
 from ghostid import settings
 from ghostid.errors import Forbidden
-from ghostid.http import HttpEvent, parse_params
+from ghostid.http import HttpEvent, Response, json_response, parse_params
 from ghostid.logic import auth
 from ghostid.models.api import SiteQuery
 from ghostid.models.sites import LeadRules, Site
+from ghostid.observability import metrics
 
 Q = TypeVar("Q", bound=SiteQuery)
 
@@ -55,6 +59,12 @@ def authorize_read(
     query = parse_params(model, {**(event.query_string_parameters or {}), **path_parameters})
     site = auth.authorize(caller, query.site_id, with_site=with_site is not None and with_site(query))
     return Authorized(caller.principal, query, dict(event.response_headers), caller.credential, site)
+
+
+def served(request: Authorized[Q], body: BaseModel, metric: str) -> Response:
+    """A read route's 200: the body, the headers of the request's credential, and its `...Served` metric."""
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    return json_response(200, body, request.headers)
 
 
 def require_own_origin(event: HttpEvent, *, required: bool) -> None:

@@ -111,11 +111,24 @@ class RangeQuery(SiteQuery):
         return self.time_range
 
 
+def limit_field(default: int, most: int) -> Any:
+    """A page size parameter: 1 to `most`, `default` when absent."""
+    return Field(
+        default=default,
+        ge=1,
+        le=most,
+        description=f"limit must be a whole number from 1 to {most} (default {default}).",
+    )
+
+
+def cursor_field(returned: str = "a next_cursor") -> Any:
+    """A keyset position: only what the route itself returned (signed, `ghostid.logic.cursor`)."""
+    return Field(default=None, description=f"cursor must be {returned} this route returned.")
+
+
 class StatsQuery(RangeQuery):
     compare: Compare | None = Field(default=None, description="compare must be previous or year.")
-    limit: Count = Field(
-        default=10, ge=1, le=100, description="limit must be a whole number from 1 to 100 (default 10)."
-    )
+    limit: Count = limit_field(default=10, most=100)
 
 
 class TimeseriesQuery(RangeQuery):
@@ -131,12 +144,8 @@ _DIMENSION_LIST = f"{', '.join(d.name for d in DIMENSIONS[:-1])} or {DIMENSIONS[
 
 class BreakdownQuery(RangeQuery):
     dimension: DimensionName = Field(description=f"dimension is required: {_DIMENSION_LIST}.")
-    limit: Count = Field(
-        default=10, ge=1, le=1000, description="limit must be a whole number from 1 to 1000 (default 10)."
-    )
-    cursor: Cursor | None = Field(
-        default=None, description="cursor must be a next_cursor this route returned."
-    )
+    limit: Count = limit_field(default=10, most=1000)
+    cursor: Cursor | None = cursor_field()
 
 
 class SessionQuery(SiteQuery):

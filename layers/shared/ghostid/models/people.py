@@ -6,7 +6,18 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
-from ghostid.models.api import Count, Cursor, Day, Flag, RangeQuery, SiteQuery, VisitorId, check_day_order
+from ghostid.models.api import (
+    Count,
+    Cursor,
+    Day,
+    Flag,
+    RangeQuery,
+    SiteQuery,
+    VisitorId,
+    check_day_order,
+    cursor_field,
+    limit_field,
+)
 
 
 class LeadsQuery(RangeQuery):
@@ -16,21 +27,15 @@ class LeadsQuery(RangeQuery):
     sort: Literal["last_seen", "score"] = Field(
         default="last_seen", description="sort must be last_seen or score (default last_seen)."
     )
-    limit: Count = Field(
-        default=50, ge=1, le=200, description="limit must be a whole number from 1 to 200 (default 50)."
-    )
-    cursor: Cursor | None = Field(
-        default=None, description="cursor must be a next_cursor this route returned."
-    )
+    limit: Count = limit_field(default=50, most=200)
+    cursor: Cursor | None = cursor_field()
 
 
 class VisitorQuery(SiteQuery):
     ghost_vid: VisitorId = Field(
         description="The visitor id in the path must be 1 to 128 printable characters."
     )
-    cursor: Cursor | None = Field(
-        default=None, description="cursor must be a next_cursor this route returned."
-    )
+    cursor: Cursor | None = cursor_field()
 
 
 class SessionsQuery(RangeQuery):
@@ -42,12 +47,8 @@ class SessionsQuery(RangeQuery):
     country: str | None = Field(
         default=None, min_length=1, max_length=256, description="country must be a country name."
     )
-    limit: Count = Field(
-        default=50, ge=1, le=200, description="limit must be a whole number from 1 to 200 (default 50)."
-    )
-    cursor: Cursor | None = Field(
-        default=None, description="cursor must be a next_cursor this route returned."
-    )
+    limit: Count = limit_field(default=50, most=200)
+    cursor: Cursor | None = cursor_field()
 
 
 class ExportQuery(SiteQuery):
@@ -55,9 +56,7 @@ class ExportQuery(SiteQuery):
         alias="from", description="from is required: a date YYYY-MM-DD in the site's time zone."
     )
     to_day: Day = Field(alias="to", description="to is required: a date YYYY-MM-DD in the site's time zone.")
-    cursor: Cursor | None = Field(
-        default=None, description="cursor must be the Next-Cursor this route returned."
-    )
+    cursor: Cursor | None = cursor_field("the Next-Cursor")
 
     @model_validator(mode="after")
     def _days_in_order(self) -> ExportQuery:
