@@ -82,6 +82,8 @@ def main() -> int:
         details += [f"scale {name}: {where}" for name, where in big.out.where.items()]
         results |= _twelve_months_of_history(big, sites[SCALE], details)
         print(f"reads measured ({(time.perf_counter() - started) / 60:.1f} min so far)", flush=True)
+        report.write(results, "scale")  # a run stopped during the ingest sample keeps its reads
+        print(report.table(results, missing, time.perf_counter() - started), flush=True)
 
         result = ingest.simulate(
             api,

@@ -28,9 +28,9 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BUNDLE_BUDGET_GZIP = 150 * 1024
 DRAWN_MARK = "ghost:overview-drawn"  # set by web/src/ui/overview.js when the overview is drawn
 MAX_CALLS_PER_VIEW = 6
-# The overview must be drawn within 1 s of navigation start (issue 12); on a 2-core machine shared with
-# other test workers the assertion allows twice that (the measured figure is printed either way).
-FIRST_DRAW_LIMIT_MS = float(os.environ.get("DASHBOARD_FIRST_DRAW_LIMIT_MS", "2000"))
+# The overview must be drawn within 1 s of navigation start (issue 12), best of three page loads (the
+# figure is printed either way; a machine busier than a developer's can raise the limit).
+FIRST_DRAW_LIMIT_MS = float(os.environ.get("DASHBOARD_FIRST_DRAW_LIMIT_MS", "1000"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
