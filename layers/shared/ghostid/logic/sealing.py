@@ -83,8 +83,12 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
             state, until=target, claim=None, dirty={k: v for k, v in state.dirty.items() if k not in marks}
         )
         done = tree_logic.Tree(site_id, zone, sealed, now_ms)
-        _build_prefixes(done, HOUR_PREFIXES, report)
-        if days:  # a day turned, or a late change reached a day already sealed: day prefixes hold days only
+        # A prefix holds complete periods but the last one (`tree_logic.plan`): it is rebuilt when the
+        # periods moved on, or when a late change reached a period inside it.
+        last_hour = zone.hour_start(now_ms) - HOUR_MS
+        if target > state.until or any(h < last_hour for h in _marked_hours(marks)):
+            _build_prefixes(done, HOUR_PREFIXES, report)
+        if end_day > first_day or any(d < done.today - timedelta(days=1) for d in days):
             _build_prefixes(done, DAY_PREFIXES, report)
     report.settled = state_dal.settle(site_id, target, marks, big, since)
     return report
@@ -200,6 +204,10 @@ def _rebuild_marks(
         if tree.zone.day_end(day) <= target:
             days.add(day)
     return days
+
+
+def _marked_hours(marks: dict[str, int]) -> list[int]:
+    return [int(period[2:]) for period in marks if period.startswith("H:")]
 
 
 # --- prefixes -----------------------------------------------------------------------------------------

@@ -115,15 +115,19 @@ def plan(tree: Tree, period: Period) -> list[Span]:
     spans: list[Span] = []
     complete_last = min(last, tree.today - timedelta(days=1))
     if period.first_day <= complete_last:
-        days = _days(tree, period.first_day, complete_last)
-        # A big site's prefixes are built from whatever sealed nodes its days have (month, week, day),
-        # so a 12-month range is one read even when the site became big last week.
+        # A big site's prefixes are built from whatever sealed nodes its days have (month, week, day), so a
+        # 12-month range is one read even when the site became big last week. The last complete day stays
+        # out of the prefix (its own node, in the same request): sessions going on past midnight change it
+        # for a while, and each such change then rebuilds one day node, not every prefix.
+        head_last = complete_last - timedelta(days=1)
         prefixed = tree.state.big and period.name in PREFIXED and period.name != "today"
-        if prefixed and _all_sealed(tree, period.first_day, complete_last):
-            anchor = f"{period.first_day}..{complete_last}"
-            spans.append(Span(NodeRef("P", period.name), anchor=anchor, fallback=tuple(days)))
+        if prefixed and period.first_day <= head_last and _all_sealed(tree, period.first_day, head_last):
+            anchor = f"{period.first_day}..{head_last}"
+            head = tuple(_days(tree, period.first_day, head_last))
+            spans.append(Span(NodeRef("P", period.name), anchor=anchor, fallback=head))
+            spans += _days(tree, complete_last, complete_last)
         else:
-            spans += days
+            spans += _days(tree, period.first_day, complete_last)
     if last == tree.today:
         spans += _today(tree)
     return spans
@@ -182,12 +186,13 @@ def _hours(tree: Tree, start: int, end: int, prefix: str | None) -> list[Span]:
         return _cells_between(tree, start, end)
     spans: list[Span] = []
     complete_end = min(end, tree.current_hour)
-    complete = [span for h in range(start, complete_end, HOUR_MS) for span in _hour(tree, h)]
-    sealed = all(tree.hour_sealed(h) for h in range(start, complete_end, HOUR_MS))
-    if prefix and complete and sealed:
-        spans.append(Span(NodeRef("P", prefix), anchor=f"{start}..{complete_end}", fallback=tuple(complete)))
+    head_end = complete_end - HOUR_MS  # the last complete hour stays out of the prefix, as the last day does
+    if prefix and head_end > start and all(tree.hour_sealed(h) for h in range(start, head_end, HOUR_MS)):
+        head = tuple(span for h in range(start, head_end, HOUR_MS) for span in _hour(tree, h))
+        spans.append(Span(NodeRef("P", prefix), anchor=f"{start}..{head_end}", fallback=head))
+        spans += _hour(tree, head_end)
     else:
-        spans += complete
+        spans += [span for h in range(start, complete_end, HOUR_MS) for span in _hour(tree, h)]
     if start <= tree.current_hour < end:
         hour = tree.current_hour
         cells = tuple(_cells_between(tree, hour, hour + HOUR_MS))
