@@ -57,7 +57,8 @@ def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> Leads
     if query.status == "all":
         candidates = _all_leads(tree, period, rules or LeadRules(), by_score)
     else:
-        candidates = _listed(query.site_id, query.status, by_score, period, now_ms, query.limit + 1, after)
+        first_page = _rows_read(query.limit)
+        candidates = _listed(query.site_id, query.status, by_score, period, now_ms, first_page, after)
     page: list[dict[str, Any]] = []
     for key, row in candidates:
         if after is not None and key <= after:
@@ -113,6 +114,12 @@ def _listed(
                 return  # newest first: every later row was last seen before the range
             continue
         yield key, row
+
+
+def _rows_read(limit: int) -> int:
+    """Rows a page asks DynamoDB for first: the page, one to know there is more, and one that ends the last
+    run of ties (`in_key_order` looks one row ahead)."""
+    return limit + 2
 
 
 def in_key_order(items: Iterator[T], key: Callable[[T], list[Any]]) -> Iterator[T]:
@@ -230,7 +237,7 @@ def _sessions_in(
             query.identified,
             query.hot,
             query.ghost_vid,
-            first_page=query.limit + 1,
+            first_page=_rows_read(query.limit),
         )
         for summary in in_key_order(started, key=lambda s: [-s.started_at, s.session_id]):
             if after is not None and (-summary.started_at, summary.session_id) <= (-int(after[0]), after[1]):

@@ -2,7 +2,8 @@
 possible, and fold them. Every read route and the sealer use it.
 
 A period is covered by, in order of preference:
-- a prefix node (big sites, presets): the complete part of `24h`, today, `7d`, `30d`, `month`, `12mo`;
+- a prefix node (big sites, presets): the complete part of `24h`, today, `7d`, `30d`, `month`, `12mo`
+  but its last complete hour or day, which is read as its own node (late changes land there);
 - sealed month, ISO week and day nodes, the largest that fit (only periods that are fully inside the
   range, fully before `until`, and not dirty);
 - hour nodes (big sites), including the current hour's, which the consumer keeps current;
