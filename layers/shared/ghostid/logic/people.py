@@ -82,6 +82,11 @@ def _lead_key(row: dict[str, Any], by_score: bool) -> list[Any]:
     return [-row["score"], seen, row["ghost_vid"]] if by_score else [seen, row["ghost_vid"]]
 
 
+def _lead_position(key: list[Any], by_score: bool) -> tuple[int, int]:
+    """(score, last_seen) of the row a `_lead_key` belongs to (score 0 when the walk is by last_seen)."""
+    return (-int(key[0]), -int(key[1])) if by_score else (0, -int(key[0]))
+
+
 def _listed(
     site_id: int,
     status: str,
@@ -92,9 +97,7 @@ def _listed(
     after: list[Any] | None,
 ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     lists: list[visitors_dal.LeadList] = ["H"] if status == "hot" else ["H", "I"]
-    start = None
-    if after is not None:  # the cursor's row: (score, last_seen) back from its key
-        start = (-int(after[0]), -int(after[1])) if by_score else (0, -int(after[0]))
+    start = _lead_position(after, by_score) if after is not None else None
     streams = [
         in_key_order(
             ((_lead_key(row, by_score), row, days) for row, days in rows),
