@@ -466,6 +466,7 @@ def test_visitors_now_refreshes_every_10_seconds(s: Session) -> None:
 def test_an_expired_session_returns_to_sign_in_and_back_to_the_view(s: Session) -> None:
     s.sign_in(next_path="/?site=4")
     s.drawn()
+    s.page.wait_for_load_state("networkidle")  # the lists coming on screen have asked (else their 401 wins)
     s.server.state.sessions.clear()  # the session expired server-side
     s.page.click("nav a:has-text('Leads')")
     s.page.wait_for_selector("#email")
