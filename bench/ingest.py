@@ -68,14 +68,22 @@ def batches(arrivals: list[Arrival], window_s: float, batch_size: int) -> list[l
     return found
 
 
+@dataclass(frozen=True)
+class Stream:
+    """What every simulated ingest shares: the API that folds, the meter, the clock, and the template's
+    stream settings (`harness.stream_settings`)."""
+
+    api: Api
+    meter: Meter
+    clock: Clock
+    batch_size: int
+    window_s: float
+
+
 def simulate(
-    api: Api,
-    meter: Meter,
-    clock: Clock,
+    stream: Stream,
     site_id: int,
     arrivals: list[Arrival],
-    window_s: float,
-    batch_size: int,
     history: Counter[str] | None = None,
     measure_from: int | None = None,
 ) -> IngestResult:
@@ -84,6 +92,8 @@ def simulate(
     from ghostid.dal import events as events_dal
     from ghostid.models.events import Event, StoredEvent
 
+    api, meter, clock = stream.api, stream.meter, stream.clock
+    window_s, batch_size = stream.window_s, stream.batch_size
     if measure_from is not None:
         _warm_up(api, clock, site_id, [a for a in arrivals if a[1].ts < measure_from], batch_size)
         arrivals = [a for a in arrivals if a[1].ts >= measure_from]

@@ -141,9 +141,11 @@ class Reader:
         visitor = next(kept, None)
         if visitor is not None:
             self.one("visitor", "visitor", {}, path_id=visitor)
-        listed = sessions["sessions"]
-        if listed:
-            longest = max(listed, key=lambda s: s["event_count"])
+        # The longest listed session whose events are there (a bulk load keeps recent sessions' events only).
+        by_length = sorted(sessions["sessions"], key=lambda s: -s["event_count"])[:10]
+        stored = (s for s in by_length if self.api.status("session", self.query(), s["session_id"]) == 200)
+        longest = next(stored, None)
+        if longest is not None:
             self.one("session", "session", {}, path_id=longest["session_id"])
             self.out.figures["session_events"] = longest["event_count"]
 

@@ -62,10 +62,11 @@ def main() -> int:
         api = harness.Api(harness.login_token())
         batch_size, window_s = harness.stream_settings()
         results |= {"stream_batch_size": batch_size, "stream_window_s": window_s}
+        stream = ingest.Stream(api, meter, clock, batch_size, window_s)
 
         ingested = [
-            _ingest_small_site(api, meter, clock, sites[INGEST_30K], now, batch_size, window_s, details),
-            _ingest_big_site(api, meter, clock, sites[INGEST_1M], now, batch_size, window_s, details),
+            _ingest_small_site(stream, sites[INGEST_30K], now, details),
+            _ingest_big_site(stream, sites[INGEST_1M], now, details),
         ]
         for result, size in zip(ingested, ("30k", "1m"), strict=True):
             results |= ingest.figures(result, size)
@@ -136,48 +137,30 @@ def _day(ms: int) -> Any:
     return Zone("UTC").date_of(ms)
 
 
-def _ingest_small_site(
-    api: harness.Api,
-    meter: Any,
-    clock: harness.Clock,
-    site: Any,
-    now: int,
-    batch_size: int,
-    window_s: float,
-    details: list[str],
-) -> ingest.IngestResult:
+def _ingest_small_site(stream: ingest.Stream, site: Any, now: int, details: list[str]) -> ingest.IngestResult:
     """30,000 events a month: a small site (day nodes only), rebuilt from a month of its own events, then a
     whole day of arrivals (every hour turn and one day turn)."""
     start = now - 23 * HOUR_MS  # 00:00:01: the span ends just past the next midnight
     traffic = Traffic(shapes()["30k"], start, stop_ms=start + 24 * HOUR_MS + INGEST_MARGIN_MS)
-    clock.set(start)
+    stream.clock.set(start)
     loaded = load.rebuilt(site, traffic)
     print(
         f"30k site: {loaded.events} events rebuilt in {loaded.seconds:.0f} s; "
         f"ingesting {len(loaded.held_back)}",
         flush=True,
     )
-    result = ingest.simulate(api, meter, clock, site.site_id, loaded.held_back, window_s, batch_size)
+    result = ingest.simulate(stream, site.site_id, loaded.held_back)
     details.append(f"ingest 30k: {ingest.describe(result)}")
     return result
 
 
-def _ingest_big_site(
-    api: harness.Api,
-    meter: Any,
-    clock: harness.Clock,
-    site: Any,
-    now: int,
-    batch_size: int,
-    window_s: float,
-    details: list[str],
-) -> ingest.IngestResult:
+def _ingest_big_site(stream: ingest.Stream, site: Any, now: int, details: list[str]) -> ingest.IngestResult:
     """1,000,000 events a month: bulk-loaded (cells and events of the last two days kept), then arrivals
     from 23:00 on, counted from 23:50 to 00:10 (every batch re-reads the current hour's cells, so a whole
     counted hour costs the bench minutes for the same average)."""
     midnight = now - 1_000 + HOUR_MS
     traffic = Traffic(shapes()["1m"], now, stop_ms=midnight + INGEST_SAMPLE_MS_1M)
-    clock.set(now)
+    stream.clock.set(now)
     loaded = load.bulk(
         site,
         traffic,
@@ -191,13 +174,9 @@ def _ingest_big_site(
         flush=True,
     )
     result = ingest.simulate(
-        api,
-        meter,
-        clock,
+        stream,
         site.site_id,
         loaded.held_back,
-        window_s,
-        batch_size,
         history=loaded.unregistered,
         measure_from=midnight - INGEST_SAMPLE_MS_1M,
     )

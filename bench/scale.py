@@ -86,13 +86,9 @@ def main() -> int:
         print(report.table(results, missing, time.perf_counter() - started), flush=True)
 
         result = ingest.simulate(
-            api,
-            meter,
-            clock,
+            ingest.Stream(api, meter, clock, batch_size, window_s),
             SCALE,
             loaded.held_back,
-            window_s,
-            batch_size,
             history=loaded.unregistered,
             measure_from=now - 1_000 + HOUR_MS - INGEST_SAMPLE_MS,
         )

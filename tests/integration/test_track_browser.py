@@ -7,9 +7,7 @@ Without chromium the tests skip locally and fail in CI (CI=true), where `.ci/run
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,7 @@ from ghostid.logic import users
 from ghostid.models.sites import Site
 from ghostid_local.demo import DEMO_DOMAIN, DEMO_LOCAL_ORIGINS
 
+from tests.support.browser import chromium
 from tests.support.scenario import stored_items
 from tests.support.stack import Stack, local_stack, member_session
 
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 REAL_NOW = timeutil.now_ms
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Headless Chromium says "HeadlessChrome", which the collector drops as a bot: the visitor's browser
 # presents itself as the desktop Chrome it is.
 DESKTOP_CHROME = (
@@ -46,25 +36,10 @@ USER = "demo@ghostid.local"
 PASSWORD = "correct horse battery staple"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}: CI must run the browser test (.ci/run installs chromium)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(executable):
-        _unavailable("Debian's chromium is not installed (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
