@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, TextIO
 
+from botocore.exceptions import EndpointConnectionError
 from ghostid_local import target
 from ghostid_local.progress import ProgressBar
 
@@ -141,6 +143,8 @@ def main(
     stdin: TextIO = sys.stdin,
 ) -> int:
     args = _parser().parse_args(argv)
+    if out is sys.__stdout__ and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `ghostid ... | head` ends quietly, as `ls` does
     if args.stack:
         target.use_stack(args.stack)
     else:
@@ -154,6 +158,12 @@ def main(
     except UserError as error:
         print(f"ghostid: {error}", file=err)
         return 2
+    except EndpointConnectionError as error:
+        print(f"ghostid: no DynamoDB at {error.kwargs.get('endpoint_url')}: {_NO_ENDPOINT}", file=err)
+        return 2
+
+
+_NO_ENDPOINT = "start `make serve` (with the same DDB_PORT), or give --endpoint / DDB_ENDPOINT, or --stack"
 
 
 class UserError(Exception):
@@ -457,7 +467,7 @@ def _export(args: argparse.Namespace) -> str:
             handle.close()
     if progress:
         print(file=sys.stderr)
-    return f"{total} events exported in {pages} pages"
+    return f"{total} events exported in {pages} part{'s' if pages != 1 else ''}"
 
 
 def _import(site_id: int, path: str, err: TextIO) -> str:

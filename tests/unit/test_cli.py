@@ -96,3 +96,16 @@ def test_api_keys_are_shown_once_listed_and_revoked() -> None:
 def test_api_key_mistakes(args: tuple[str, ...], message: str) -> None:
     code, _, err = ghostid(*args)
     assert code == 2 and message in err
+
+
+def test_no_dynamodb_at_the_endpoint_is_a_short_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(*_: object) -> int:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:8000/")
+
+    monkeypatch.setattr(cli, "_apikey", unreachable)
+    code, out, err = ghostid("apikey", "list", "--site", "4")
+    assert (code, out) == (2, "")
+    assert err.startswith("ghostid: no DynamoDB at http://127.0.0.1:8000/: start `make serve`")
+    assert "Traceback" not in err and err.count("\n") == 1

@@ -17,7 +17,9 @@ from ghostid.http import (
     RouteNotFound,
     create_resolver,
     parse_json_body,
+    parse_params,
 )
+from ghostid.models.api import SessionQuery, StatsQuery
 from ghostid_local.cfn_yaml import load_template
 from ghostid_local.routes import routes_document
 from pydantic import BaseModel, ConfigDict
@@ -223,3 +225,18 @@ def test_without_a_handler_the_error_propagates() -> None:
         app.resolve(event("GET", "/x"), None)
     with pytest.raises(RouteNotFound):
         app.resolve(event("GET", "/y"), None)
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "path", "takes"),
+    [
+        (StatsQuery, {"siteId": "4", "format": "csv"}, (), "siteId, timeRange, from, to, compare, limit"),
+        (SessionQuery, {"siteId": "4", "session_id": "gs_1", "format": "csv"}, ("session_id",), "siteId"),
+    ],
+)
+def test_an_unknown_parameter_is_refused_with_every_query_parameter_the_route_takes(
+    model: type[BaseModel], params: dict[str, str], path: tuple[str, ...], takes: str
+) -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        parse_params(model, params, path=path)
+    assert refused.value.message == f"Unknown parameter format: this route takes {takes}."

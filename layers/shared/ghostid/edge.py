@@ -56,7 +56,9 @@ def authorize_read(
     """401/429 for the credentials, 400 for a bad or unknown parameter, 403 for a site not the caller's.
     `with_site(query)`: whether the route needs the site's settings (read with the membership)."""
     caller = authenticate(event)
-    query = parse_params(model, {**(event.query_string_parameters or {}), **path_parameters})
+    query = parse_params(
+        model, {**(event.query_string_parameters or {}), **path_parameters}, path=path_parameters
+    )
     site = auth.authorize(caller, query.site_id, with_site=with_site is not None and with_site(query))
     return Authorized(caller.principal, query, dict(event.response_headers), caller.credential, site)
 

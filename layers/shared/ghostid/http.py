@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -240,17 +240,19 @@ BODY_FIELD_HELP = {
 }
 
 
-def parse_params(model: type[M], params: dict[str, Any]) -> M:
+def parse_params(model: type[M], params: dict[str, Any], path: Iterable[str] = ()) -> M:
     """Validates request parameters; the first bad one becomes a 400 that names it (an unknown one too, so
-    `?format=csv` on a route without formats is refused rather than silently ignored). The message is the
-    field's `description`, which says what the parameter allows."""
+    `?format=csv` on a route without formats is refused rather than silently ignored, with the query
+    parameters the route takes: every field but those of the `path`). The message is the field's
+    `description`, which says what the parameter allows."""
     try:
         return model.model_validate(params)
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else ""
         if first["type"] == "extra_forbidden":
-            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items() if f.alias)
+            names = (f.alias or n for n, f in model.model_fields.items())
+            allowed = ", ".join(n for n in names if n not in set(path))
             raise InvalidParameter(f"Unknown parameter {name}: this route takes {allowed}.") from None
         if not name:  # a rule across parameters: its own message says what to do
             message = str(first.get("ctx", {}).get("error", first["msg"]))

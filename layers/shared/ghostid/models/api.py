@@ -143,7 +143,7 @@ _DIMENSION_LIST = f"{', '.join(d.name for d in DIMENSIONS[:-1])} or {DIMENSIONS[
 
 
 class BreakdownQuery(RangeQuery):
-    dimension: DimensionName = Field(description=f"dimension is required: {_DIMENSION_LIST}.")
+    dimension: DimensionName = Field(description=f"dimension must be one of {_DIMENSION_LIST}.")
     limit: Count = limit_field(default=10, most=1000)
     cursor: Cursor | None = cursor_field()
 
