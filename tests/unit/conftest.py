@@ -83,3 +83,19 @@ def now(monkeypatch: pytest.MonkeyPatch) -> None:
 def site(now: None) -> list[dict[str, Any]]:
     """Sites 4 (the member's, with `tiny_traffic()` folded) and 5, as the route tests read them."""
     return surface.member_site()
+
+
+@pytest.fixture
+def calls() -> Iterator[list[str]]:
+    """The DynamoDB operations made through the shared client, in order."""
+    from ghostid.dal import client
+
+    seen: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    events = client.dynamodb().meta.events
+    events.register("provide-client-params.dynamodb.*", record, unique_id="test-calls")
+    yield seen
+    events.unregister("provide-client-params.dynamodb.*", unique_id="test-calls")

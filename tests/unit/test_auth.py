@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from ghostid import settings
@@ -22,20 +21,6 @@ pytestmark = pytest.mark.usefixtures("aws")
 MINUTE = 29_460_000  # a minute, in minutes since the epoch
 T0 = MINUTE * 60_000 + 15_000  # 15 s into it
 USER = "jane@example.com"
-
-
-@pytest.fixture
-def calls() -> Iterator[list[str]]:
-    """The DynamoDB operations made through the shared client."""
-    seen: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        seen.append(model.name)
-
-    events = client.dynamodb().meta.events
-    events.register("provide-client-params.dynamodb.*", record, unique_id="test-auth")
-    yield seen
-    events.unregister("provide-client-params.dynamodb.*", unique_id="test-auth")
 
 
 @pytest.fixture

@@ -7,8 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ghostid.dal import state as state_dal
+from ghostid.dal.client import dynamodb
 from ghostid.models.people import LeadRow, ScoreParts
 from ghostid.models.sites import LeadRules
+from ghostid.settings import rollups_table
 
 from tests.support import surface
 from tests.support.scenario import MEMBER
@@ -50,6 +53,35 @@ def test_every_status_and_sort(site: Any) -> None:
         anonymous = [lead for lead in leads if lead["ghost_vid"] == "gv_anon_0002"]
         assert all(lead["hot_since"] is None and lead["identified_user_id"] is None for lead in anonymous)
     assert got == {(status, sort): visitors for status, sort, visitors in LISTED}
+
+
+@pytest.mark.parametrize("status", ["hot", "identified"])
+def test_a_page_of_hot_leads_or_identified_visitors_is_one_query(
+    site: Any, calls: list[str], status: str
+) -> None:
+    calls.clear()
+    query = {"siteId": "4", "timeRange": "30d", "status": status}
+    leads = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
+    assert [lead["ghost_vid"] for lead in leads] == [surface.HOT_VISITOR]  # hot and identified
+    assert calls.count("Query") == 1
+
+
+def test_lists_that_predate_the_identified_entries_still_list_each_visitor_once(
+    site: Any, calls: list[str]
+) -> None:
+    """A site whose state has no lists format (written before format 2) reads the hot list and the
+    identified one; the identified hot lead's entry, written since, does not repeat it."""
+    dynamodb().update_item(
+        TableName=rollups_table(),
+        Key={"pk": {"S": state_dal.partition(4)}, "sk": {"S": state_dal.STATE}},
+        UpdateExpression="REMOVE lf",
+    )
+    assert state_dal.get_state(4).lists_format == 1
+    calls.clear()
+    query = {"siteId": "4", "timeRange": "30d", "status": "identified"}
+    leads = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
+    assert [lead["ghost_vid"] for lead in leads] == [surface.HOT_VISITOR]
+    assert calls.count("Query") == 2
 
 
 def test_past_ranges_and_custom_dates(site: Any) -> None:

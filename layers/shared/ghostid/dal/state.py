@@ -5,7 +5,9 @@
   days, weeks and months, and for a `big` site hours too), `claim` (a sealer is building up to this
   instant: a batch that changes anything before it marks it dirty), `dirty` (periods that changed after
   they were sealed, `H:<hour ms>` or `D:<date>` -> the generation that marked them), `big` (the site keeps
-  hour nodes, the current hour's node and the prefixes: reading its cells would cost too much).
+  hour nodes, the current hour's node and the prefixes: reading its cells would cost too much), `lf` the
+  lead lists' format (`dal.visitors.LISTS_FORMAT`; absent: 1), written when the state starts and by a
+  rebuild, so a site's lists are in it from then on.
 - `a#<preset>`: GET /api/stats answers (`g` the generation they were computed at, `w` their period,
   `b` the body as zlib JSON). A reader fetches the state and one answer in one BatchGetItem.
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from ghostid.dal.client import batch_get, dynamodb, put_if, update_if
 from ghostid.dal.codec import n
+from ghostid.dal.visitors import LISTS_FORMAT
 from ghostid.settings import rollups_table
 
 MODEL_VERSION = 2
@@ -39,6 +42,7 @@ class SiteState:
     dirty: dict[str, int] = field(default_factory=dict)
     big: bool = False
     since: int | None = None  # a big site keeps hour, week and month nodes of periods from this instant on
+    lists_format: int = 1
 
     @property
     def settled_until(self) -> int | None:
@@ -65,6 +69,7 @@ def decode_state(item: dict[str, Any] | None) -> SiteState:
         dirty={k: int(v["N"]) for k, v in item.get("dirty", {}).get("M", {}).items()},
         big=item.get("big", {}).get("BOOL", False),
         since=int(item["since"]["N"]) if "since" in item else None,
+        lists_format=int(item.get("lf", {}).get("N", "1")),
     )
 
 
@@ -151,10 +156,10 @@ def start_at(site_id: int, until: int) -> bool:
             {
                 "TableName": rollups_table(),
                 "Key": _key(site_id),
-                "UpdateExpression": "SET #u = :u",
+                "UpdateExpression": "SET #u = :u, lf = :lf",
                 "ConditionExpression": "attribute_not_exists(#u)",
                 "ExpressionAttributeNames": {"#u": "until"},
-                "ExpressionAttributeValues": {":u": n(until)},
+                "ExpressionAttributeValues": {":u": n(until), ":lf": n(LISTS_FORMAT)},
             }
         )
         is not None
@@ -228,6 +233,7 @@ def reset(
         "mv": n(MODEL_VERSION),
         "dirty": {"M": {}},
         "big": {"BOOL": big},
+        "lf": n(LISTS_FORMAT),
     }
     if until is not None:
         item["until"] = n(until)

@@ -11,6 +11,9 @@
     (sparse GSIs `LeadsByLastSeen`, `LeadsByScore`) for
     hot leads (`lk=<site>#H`) and other identified visitors (`lk=<site>#I`); `row` is the visitor's
     `/api/leads` row as of its latest fold.
+- `li`: an identified hot lead's entry on the identified list (`lk=<site>#I`, the head's other
+  attributes), so that list is one Query. Lists format 2 (`LISTS_FORMAT`, on the site's state): a site
+  whose state predates it may lack entries; its identified list also reads the hot list.
 Items of the first rollup model (cells `c#...`, head attributes `ik`, `uid`, `ih`, `id`, `hh`, `hd`) are
 ignored here; `ghostid rollups rebuild` removes them.
 """
@@ -29,7 +32,9 @@ from ghostid.models.rollups import ScoringEvent, SessionParts
 from ghostid.settings import rollups_table
 
 HEAD = "v"
+IDENTIFIED_ENTRY = "li"
 REGISTRY = "r#"
+LISTS_FORMAT = 2  # 1: an identified hot lead was on the hot list only
 LEADS_BY_LAST_SEEN = "LeadsByLastSeen"
 LEADS_BY_SCORE = "LeadsByScore"
 LeadList = Literal["H", "I"]
@@ -39,8 +44,25 @@ def visitor_partition(site_id: int, visitor: str) -> str:
     return f"{site_id}#V#{visitor}"
 
 
-def _head_key(site_id: int, visitor: str) -> dict[str, Any]:
-    return {"pk": {"S": visitor_partition(site_id, visitor)}, "sk": {"S": HEAD}}
+def _head_key(site_id: int, visitor: str, sk: str = HEAD) -> dict[str, Any]:
+    return {"pk": {"S": visitor_partition(site_id, visitor)}, "sk": {"S": sk}}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Which lead lists a visitor belongs on."""
+
+    hot: bool
+    identified: bool
+
+    @property
+    def head_list(self) -> LeadList | None:
+        return "H" if self.hot else "I" if self.identified else None
+
+    @property
+    def has_entry(self) -> bool:
+        """An identified hot lead: the head is on the hot list, an entry on the identified one."""
+        return self.hot and self.identified
 
 
 @dataclass
@@ -122,35 +144,36 @@ def register_sessions(site_id: int, visitor: str, starts: dict[str, int]) -> Non
     batch_write(rollups_table(), registry_items(site_id, visitor, starts))
 
 
-def head_item(
+def head_items(
     site_id: int,
     visitor: str,
     row: dict[str, Any],
-    lists: LeadList | None,
+    listing: Listing,
     score: int,
     last_seen: int,
     noted_identified: set[str],
     noted_hot: set[str],
     days: set[str],
-) -> dict[str, Any]:
-    """The head a rebuild writes (its transitions are handed to the alerts, which record each once)."""
-    item: dict[str, Any] = {
-        "pk": {"S": visitor_partition(site_id, visitor)},
-        "sk": {"S": HEAD},
+) -> list[dict[str, Any]]:
+    """The head a rebuild writes, and an identified hot lead's entry (its transitions are handed to the
+    alerts, which record each once)."""
+    listed = {
         "row": {"S": json.dumps(row, separators=(",", ":"), ensure_ascii=False)},
         "ls": {"S": f"{last_seen:013d}#{visitor}"},
         "lsc": {"S": f"{score:010d}#{last_seen:013d}#{visitor}"},
         "dd": {"SS": sorted(days)},
     }
-    if lists:
-        item["lk"] = {"S": f"{site_id}#{lists}"}
+    item: dict[str, Any] = _head_key(site_id, visitor) | listed
+    if listing.head_list:
+        item["lk"] = {"S": f"{site_id}#{listing.head_list}"}
     if noted_identified:
         item["nI"] = {"SS": sorted(noted_identified)}
         item["tI"] = {"BOOL": True}
     if noted_hot:
         item["nH"] = {"SS": sorted(noted_hot)}
         item["tH"] = {"BOOL": True}
-    return item
+    entry = _head_key(site_id, visitor, IDENTIFIED_ENTRY) | listed | {"lk": {"S": f"{site_id}#I"}}
+    return [item, entry] if listing.has_entry else [item]
 
 
 def add_notes(site_id: int, visitor: str, identified: set[str], hot: set[str]) -> None:
@@ -189,20 +212,29 @@ def list_lead(
     site_id: int,
     visitor: str,
     row: dict[str, Any],
-    lists: LeadList | None,
+    listing: Listing,
     score: int,
     last_seen: int,
     days: set[str],
+    had_entry: bool = False,
 ) -> bool:
-    """Puts the visitor's lead row on a lead list (`H` hot leads, `I` identified, None: neither). A row is
-    only replaced by one as late (last_seen) and as high (score), so a slower consumer never undoes a
-    faster one's row."""
+    """Puts the visitor's lead row on the lead lists its `listing` names. A row is only replaced by one as
+    late (last_seen) and as high (score), so a slower consumer never undoes a faster one's row. The
+    entry goes first: a retry after a crash between the two finds the head's row still old and redoes
+    both. `had_entry`: the row the head held was an identified hot lead's (its entry goes if unwanted)."""
     values: dict[str, Any] = {
         ":row": {"S": json.dumps(row, separators=(",", ":"), ensure_ascii=False)},
         ":ls": {"S": f"{last_seen:013d}#{visitor}"},
         ":sc": {"S": f"{score:010d}#{last_seen:013d}#{visitor}"},
         ":dd": {"SS": sorted(days)},
     }
+    if listing.has_entry or had_entry:  # an unwanted entry leaves the list (under the same condition)
+        _put_listed(site_id, visitor, IDENTIFIED_ENTRY, "I" if listing.has_entry else None, values)
+    return _put_listed(site_id, visitor, HEAD, listing.head_list, values)
+
+
+def _put_listed(site_id: int, visitor: str, sk: str, lists: LeadList | None, listed: dict[str, Any]) -> bool:
+    values = dict(listed)
     expression = "SET #row = :row, ls = :ls, lsc = :sc, dd = :dd"
     if lists:
         values[":lk"] = {"S": f"{site_id}#{lists}"}
@@ -212,7 +244,7 @@ def list_lead(
     response = update_if(
         {
             "TableName": rollups_table(),
-            "Key": _head_key(site_id, visitor),
+            "Key": _head_key(site_id, visitor, sk),
             "UpdateExpression": expression,
             "ConditionExpression": "attribute_not_exists(ls) OR (ls <= :ls AND lsc <= :sc)",
             "ExpressionAttributeNames": {"#row": "row"},

@@ -193,15 +193,14 @@ def _visitors(loader: _Loader) -> None:
                 entry.identified.add(hashed)
             if current.hot:
                 entry.hot.add(hashed)
-        lists: visitors_dal.LeadList = "H" if current.hot else "I"
         days = {note[2:] for note in periods if note.startswith("D:")}
         loader.emit(
             [
-                visitors_dal.head_item(
+                *visitors_dal.head_items(
                     loader.site_id,
                     visitor,
                     lead_row(current),
-                    lists,
+                    visitors_dal.Listing(current.hot, current.identified),
                     current.score,
                     current.last_seen,
                     periods if current.identified else set(),

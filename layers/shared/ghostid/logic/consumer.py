@@ -193,10 +193,13 @@ def _keep_status(
     on every session when they changed, else on new sessions only."""
     row = lead_row(current)
     listed = index.head.listed
-    lists: visitors_dal.LeadList | None = "H" if current.hot else "I" if current.identified else None
-    if (lists or listed) and row != listed:
+    listing = visitors_dal.Listing(current.hot, current.identified)
+    if (listing.head_list or listed) and row != listed:
         days = {note[2:] for note in active_periods(parts.values(), zone) if note.startswith("D:")}
-        visitors_dal.list_lead(site_id, visitor, row, lists, current.score, current.last_seen, days)
+        had_entry = listed is not None and bool(listed["hot"] and listed["identified_user_id"])
+        visitors_dal.list_lead(
+            site_id, visitor, row, listing, current.score, current.last_seen, days, had_entry
+        )
     changed = listed is None or (listed["hot"], listed["identified_user_id"]) != (
         current.hot,
         current.identified_user_id,

@@ -58,7 +58,8 @@ def site_leads(query: LeadsQuery, rules: LeadRules | None, now_ms: int) -> Leads
         candidates = _all_leads(tree, period, rules or LeadRules(), by_score)
     else:
         first_page = _rows_read(query.limit)
-        candidates = _listed(query.site_id, query.status, by_score, period, now_ms, first_page, after)
+        lists = _lists_of(query.status, state.lists_format)
+        candidates = _listed(query.site_id, lists, query.status, by_score, period, now_ms, first_page, after)
     page: list[dict[str, Any]] = []
     for key, row in candidates:
         if after is not None and key <= after:
@@ -87,8 +88,17 @@ def _lead_position(key: list[Any], by_score: bool) -> tuple[int, int]:
     return (-int(key[0]), -int(key[1])) if by_score else (0, -int(key[0]))
 
 
+def _lists_of(status: str, lists_format: int) -> list[visitors_dal.LeadList]:
+    """The lead lists a status reads: identified visitors are one list, but on a site whose lists predate
+    the identified hot leads' entries (format 1) they are the hot list's identified rows and the rest."""
+    if status == "hot":
+        return ["H"]
+    return ["I"] if lists_format >= visitors_dal.LISTS_FORMAT else ["H", "I"]
+
+
 def _listed(
     site_id: int,
+    lists: list[visitors_dal.LeadList],
     status: str,
     by_score: bool,
     period: Period,
@@ -96,14 +106,13 @@ def _listed(
     first_page: int,
     after: list[Any] | None,
 ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
-    lists: list[visitors_dal.LeadList] = ["H"] if status == "hot" else ["H", "I"]
     start = _lead_position(after, by_score) if after is not None else None
     streams = [
         in_key_order(
             ((_lead_key(row, by_score), row, days) for row, days in rows),
             key=lambda item: item[0],
         )
-        for rows in (visitors_dal.iter_leads(site_id, name, by_score, first_page, start) for name in lists)
+        for rows in (_rows_of(site_id, name, lists, by_score, first_page, start) for name in lists)
     ]
     ends_now = period.end > now_ms
     wanted_days = {d.isoformat() for d in period.days} if not period.hourly else set()
@@ -117,6 +126,22 @@ def _listed(
                 return  # newest first: every later row was last seen before the range
             continue
         yield key, row
+
+
+def _rows_of(
+    site_id: int,
+    name: visitors_dal.LeadList,
+    lists: list[visitors_dal.LeadList],
+    by_score: bool,
+    first_page: int,
+    start: tuple[int, int] | None,
+) -> Iterator[tuple[dict[str, Any], set[str]]]:
+    """A list's rows; read beside the hot list, the identified list leaves out hot leads (their entries,
+    written since, would repeat the hot list's rows)."""
+    rows = visitors_dal.iter_leads(site_id, name, by_score, first_page, start)
+    if name == "I" and "H" in lists:
+        return ((row, days) for row, days in rows if not row["hot"])
+    return rows
 
 
 def _rows_read(limit: int) -> int:

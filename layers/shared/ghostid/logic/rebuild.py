@@ -120,16 +120,16 @@ def _visitors(
                 presence[(level, period)].identified.add(hashed)  # type: ignore[index]
             if current.hot:
                 presence[(level, period)].hot.add(hashed)  # type: ignore[index]
-        lists: visitors_dal.LeadList | None = "H" if current.hot else "I" if current.identified else None
+        listing = visitors_dal.Listing(current.hot, current.identified)
         noted_i = periods if current.identified else set()
         noted_h = periods if current.hot else set()
-        if lists or noted_i or noted_h:
-            result.items.append(
-                visitors_dal.head_item(
+        if listing.head_list or noted_i or noted_h:
+            result.items.extend(
+                visitors_dal.head_items(
                     site_id,
                     visitor,
                     lead_row(current),
-                    lists,
+                    listing,
                     current.score,
                     current.last_seen,
                     noted_i,
