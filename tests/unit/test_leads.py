@@ -7,14 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ghostid.dal import events as events_dal
 from ghostid.dal import state as state_dal
 from ghostid.dal.client import dynamodb
+from ghostid.dal.visitors import visitor_partition
 from ghostid.models.people import LeadRow, ScoreParts
 from ghostid.models.sites import LeadRules
-from ghostid.settings import rollups_table
+from ghostid.settings import events_table, rollups_table
 
 from tests.support import surface
-from tests.support.scenario import MEMBER
+from tests.support.scenario import MEMBER, NOW_MS
 
 pytestmark = pytest.mark.usefixtures("aws")
 ROUTE = surface.route("GET /api/leads")
@@ -82,6 +84,31 @@ def test_lists_that_predate_the_identified_entries_still_list_each_visitor_once(
     leads = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
     assert [lead["ghost_vid"] for lead in leads] == [surface.HOT_VISITOR]
     assert calls.count("Query") == 2
+
+
+def test_a_rebuild_keeps_an_identified_hot_lead_whose_events_expired_on_the_identified_list(
+    site: Any,
+) -> None:
+    """A site of lists format 1 (no entries), rebuilt after the lead's events expired: its head stays, and
+    the rebuild gives it the entry that format 2, which the rebuild sets, reads."""
+    from ghostid.dal import sites as sites_dal
+    from ghostid.logic.rebuild import rebuild_site
+
+    table = rollups_table()
+    state_key = {"pk": {"S": state_dal.partition(4)}, "sk": {"S": state_dal.STATE}}
+    dynamodb().update_item(TableName=table, Key=state_key, UpdateExpression="REMOVE lf")
+    entry = {"pk": {"S": visitor_partition(4, surface.HOT_VISITOR)}, "sk": {"S": "li"}}
+    dynamodb().delete_item(TableName=table, Key=entry)
+    for item in events_dal.scan_site_items(4):
+        if item["ghost_vid"]["S"] == surface.HOT_VISITOR:  # expired (TTL)
+            dynamodb().delete_item(TableName=events_table(), Key={"pk": item["pk"], "sk": item["sk"]})
+    site_config = sites_dal.get_site(4)
+    assert site_config is not None
+    rebuild_site(4, site_config, NOW_MS)
+    assert state_dal.get_state(4).lists_format == 2
+    query = {"siteId": "4", "timeRange": "30d", "status": "identified"}
+    leads = surface.expect_json_answer(surface.call(ROUTE, query), ROUTE)["leads"]
+    assert [lead["ghost_vid"] for lead in leads] == [surface.HOT_VISITOR]
 
 
 def test_past_ranges_and_custom_dates(site: Any) -> None:

@@ -30,6 +30,7 @@ from ghostid.dal.codec import n
 from ghostid.dal.packing import pack, unpack
 from ghostid.models.rollups import ScoringEvent, SessionParts
 from ghostid.settings import rollups_table
+from ghostid.timeutil import parse_timestamp
 
 HEAD = "v"
 IDENTIFIED_ENTRY = "li"
@@ -157,12 +158,7 @@ def head_items(
 ) -> list[dict[str, Any]]:
     """The head a rebuild writes, and an identified hot lead's entry (its transitions are handed to the
     alerts, which record each once)."""
-    listed = {
-        "row": {"S": json.dumps(row, separators=(",", ":"), ensure_ascii=False)},
-        "ls": {"S": f"{last_seen:013d}#{visitor}"},
-        "lsc": {"S": f"{score:010d}#{last_seen:013d}#{visitor}"},
-        "dd": {"SS": sorted(days)},
-    }
+    listed = _listed_attributes(visitor, row, score, last_seen, days)
     item: dict[str, Any] = _head_key(site_id, visitor) | listed
     if listing.head_list:
         item["lk"] = {"S": f"{site_id}#{listing.head_list}"}
@@ -172,8 +168,36 @@ def head_items(
     if noted_hot:
         item["nH"] = {"SS": sorted(noted_hot)}
         item["tH"] = {"BOOL": True}
-    entry = _head_key(site_id, visitor, IDENTIFIED_ENTRY) | listed | {"lk": {"S": f"{site_id}#I"}}
-    return [item, entry] if listing.has_entry else [item]
+    return [item, _entry_item(site_id, visitor, listed)] if listing.has_entry else [item]
+
+
+def _listed_attributes(
+    visitor: str, row: dict[str, Any], score: int, last_seen: int, days: set[str]
+) -> dict[str, Any]:
+    """A listed item's row and index keys (`ls`, `lsc`) and its active days (`dd`, none: left out)."""
+    listed = {
+        "row": {"S": json.dumps(row, separators=(",", ":"), ensure_ascii=False)},
+        "ls": {"S": f"{last_seen:013d}#{visitor}"},
+        "lsc": {"S": f"{score:010d}#{last_seen:013d}#{visitor}"},
+    }
+    return listed | ({"dd": {"SS": sorted(days)}} if days else {})
+
+
+def _entry_item(site_id: int, visitor: str, listed: dict[str, Any]) -> dict[str, Any]:
+    return _head_key(site_id, visitor, IDENTIFIED_ENTRY) | listed | {"lk": {"S": f"{site_id}#I"}}
+
+
+def add_missing_entries(site_id: int, rewritten: set[str]) -> int:
+    """Gives the identified hot leads on the hot list that a rebuild did not rewrite (their events have
+    expired; their heads stay) the entry lists format 2 expects. Returns how many it wrote."""
+    items = []
+    for row, days in iter_leads(site_id, "H", by_score=False):
+        visitor = row["ghost_vid"]
+        if row["identified_user_id"] and visitor not in rewritten:
+            listed = _listed_attributes(visitor, row, row["score"], parse_timestamp(row["last_seen"]), days)
+            items.append(_entry_item(site_id, visitor, listed))
+    batch_write(rollups_table(), items)
+    return len(items)
 
 
 def add_notes(site_id: int, visitor: str, identified: set[str], hot: set[str]) -> None:

@@ -281,6 +281,7 @@ def rebuild_site(site_id: int, site: Site, now_ms: int) -> RebuildReport:
             previous.gen + 1,
         )
     tree_dal.put_nodes(rebuilt.items)
+    visitors_dal.add_missing_entries(site_id, {e.ghost_vid for facts in sessions.values() for e in facts})
     live_dal.put_live_unconditionally(site_id, rebuilt.live)
     state_dal.reset(site_id, site.timezone, rebuilt.until, rebuilt.big, previous.gen + 1, rebuilt.since)
     alerts.record_transitions(rebuilt.transitions, now_ms)
