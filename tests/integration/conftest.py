@@ -19,6 +19,7 @@ from ghostid_local.target import TABLE_ENV
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,3 +123,12 @@ def module_aws_env(
     for name in names.values():
         with contextlib.suppress(ddb_client.exceptions.ResourceNotFoundException):
             ddb_client.delete_table(TableName=name)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for a browser test module (skipped locally without it, a failure in CI)."""
+    from tests.support.browser import chromium
+
+    with chromium() as launched:
+        yield launched

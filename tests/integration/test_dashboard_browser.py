@@ -39,7 +39,6 @@ from tests.support.browser import (
     assert_lists_are,
     assert_overview_is,
     built_web,
-    chromium,
     first_draw_ms,
     number,
     query_of,
@@ -59,12 +58,6 @@ DEMO_PASSWORD = "dashboard-test-password"
 SECOND_SITE = 7
 SECOND_ZONE = "Europe/Berlin"
 LOAD_ERROR = "Failed to load resource"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

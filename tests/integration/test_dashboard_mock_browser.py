@@ -32,7 +32,6 @@ from tests.support.browser import (
     assert_lists_are,
     assert_overview_is,
     built_web,
-    chromium,
     first_draw_ms,
     number,
     query_of,
@@ -60,12 +59,6 @@ def _load_mock() -> Any:
 
 
 MOCK = _load_mock()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +268,9 @@ def test_change_is_signed_with_one_decimal_and_a_dash_without_previous_data(s: S
 def test_a_breakdown_pages_with_next_cursor_and_escape_returns_to_the_overview(s: Session) -> None:
     s.sign_in(next_path="/?site=4&range=30d")
     s.drawn()
+    s.page.wait_for_load_state(
+        "networkidle"
+    )  # the lists on screen have asked: their calls are not the panel's
     overview_url = s.page.url
     s.api.take()
     s.page.click("[data-card=pages] .card-foot a")

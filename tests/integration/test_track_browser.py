@@ -18,7 +18,6 @@ from ghostid.logic import users
 from ghostid.models.sites import Site
 from ghostid_local.demo import DEMO_DOMAIN, DEMO_LOCAL_ORIGINS
 
-from tests.support.browser import chromium
 from tests.support.scenario import stored_items
 from tests.support.stack import Stack, local_stack, member_session
 
@@ -34,12 +33,6 @@ DESKTOP_CHROME = (
 )
 USER = "demo@ghostid.local"
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
