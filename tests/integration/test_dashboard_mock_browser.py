@@ -268,19 +268,16 @@ def test_change_is_signed_with_one_decimal_and_a_dash_without_previous_data(s: S
 def test_a_breakdown_pages_with_next_cursor_and_escape_returns_to_the_overview(s: Session) -> None:
     s.sign_in(next_path="/?site=4&range=30d")
     s.drawn()
-    s.page.wait_for_load_state(
-        "networkidle"
-    )  # the lists on screen have asked: their calls are not the panel's
     overview_url = s.page.url
     s.api.take()
     s.page.click("[data-card=pages] .card-foot a")
     s.page.wait_for_selector(".panel table")
     assert urlsplit(s.page.url).path == "/breakdown/page"
     assert query_of(s.page.url) == {"site": "4", "range": "30d"}
-    first_call = s.api.take()
-    assert [(p, q["limit"], q["dimension"]) for _, p, q in first_call] == [
-        ("/api/breakdown", ["100"], ["page"])
-    ]
+    asked = [(p, q["limit"], q["dimension"]) for _, p, q in s.api.take()]
+    # Clicking scrolls the link into view: lists that come on screen with it may ask for their card
+    # (limit 10) before the panel opens. The panel itself asks once.
+    assert [a for a in asked if a[1] != ["10"]] == [("/api/breakdown", ["100"], ["page"])]
     first = s.get(s.api_url("/api/breakdown"))
     assert first["next_cursor"]
     assert s.page.evaluate("document.activeElement.tagName") == "H1"  # focus moves into the panel
