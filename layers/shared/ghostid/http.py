@@ -251,8 +251,9 @@ def parse_params(model: type[M], params: dict[str, Any], path: Iterable[str] = (
         first = error.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else ""
         if first["type"] == "extra_forbidden":
+            in_path = set(path)
             names = (f.alias or n for n, f in model.model_fields.items())
-            allowed = ", ".join(n for n in names if n not in set(path))
+            allowed = ", ".join(n for n in names if n not in in_path)
             raise InvalidParameter(f"Unknown parameter {name}: this route takes {allowed}.") from None
         if not name:  # a rule across parameters: its own message says what to do
             message = str(first.get("ctx", {}).get("error", first["msg"]))

@@ -246,20 +246,15 @@ def list_lead(
     late (last_seen) and as high (score), so a slower consumer never undoes a faster one's row. The
     entry goes first: a retry after a crash between the two finds the head's row still old and redoes
     both. `had_entry`: the row the head held was an identified hot lead's (its entry goes if unwanted)."""
-    values: dict[str, Any] = {
-        ":row": {"S": json.dumps(row, separators=(",", ":"), ensure_ascii=False)},
-        ":ls": {"S": f"{last_seen:013d}#{visitor}"},
-        ":sc": {"S": f"{score:010d}#{last_seen:013d}#{visitor}"},
-        ":dd": {"SS": sorted(days)},
-    }
+    listed = _listed_attributes(visitor, row, score, last_seen, days)
     if listing.has_entry or had_entry:  # an unwanted entry leaves the list (under the same condition)
-        _put_listed(site_id, visitor, IDENTIFIED_ENTRY, "I" if listing.has_entry else None, values)
-    return _put_listed(site_id, visitor, HEAD, listing.head_list, values)
+        _put_listed(site_id, visitor, IDENTIFIED_ENTRY, "I" if listing.has_entry else None, listed)
+    return _put_listed(site_id, visitor, HEAD, listing.head_list, listed)
 
 
 def _put_listed(site_id: int, visitor: str, sk: str, lists: LeadList | None, listed: dict[str, Any]) -> bool:
-    values = dict(listed)
-    expression = "SET #row = :row, ls = :ls, lsc = :sc, dd = :dd"
+    values = {f":{name}": value for name, value in listed.items()}
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in listed)  # `row` is a reserved word
     if lists:
         values[":lk"] = {"S": f"{site_id}#{lists}"}
         expression += ", lk = :lk"
@@ -270,8 +265,8 @@ def _put_listed(site_id: int, visitor: str, sk: str, lists: LeadList | None, lis
             "TableName": rollups_table(),
             "Key": _head_key(site_id, visitor, sk),
             "UpdateExpression": expression,
-            "ConditionExpression": "attribute_not_exists(ls) OR (ls <= :ls AND lsc <= :sc)",
-            "ExpressionAttributeNames": {"#row": "row"},
+            "ConditionExpression": "attribute_not_exists(ls) OR (ls <= :ls AND lsc <= :lsc)",
+            "ExpressionAttributeNames": {f"#{name}": name for name in listed},
             "ExpressionAttributeValues": values,
         }
     )
