@@ -1,14 +1,16 @@
 """The realtime item (logic/live.py, dal/realtime.py): late events count in their own minute, replays never
-count twice, and the item reads back what was written (and an item of the first layout without failing)."""
+count twice (through the consumer too, across a crash between its writes), and the items read back what
+was written (and items of the earlier layouts)."""
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import pytest
 from ghostid.dal import realtime as live_dal
 from ghostid.dal.packing import pack
-from ghostid.logic import live
+from ghostid.logic import consumer, live
 from ghostid.logic.realtime import site_realtime
 from ghostid.models.rollups import EventFacts
 
@@ -32,6 +34,11 @@ def counts(state: live_dal.Live, minutes_ago: int) -> tuple[int, int]:
 def site_realtime_of(state: live_dal.Live) -> dict[str, Any]:
     live_dal.put_live_unconditionally(4, state)
     return site_realtime(4, NOW).model_dump(mode="json")
+
+
+def stored_counts(minutes_ago: int) -> tuple[int, int]:
+    minute = site_realtime(4, NOW).model_dump(mode="json")["minutes"][29 - minutes_ago]
+    return minute["pageviews"], minute["visitors"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -66,15 +73,24 @@ def test_events_older_than_the_half_hour_are_left_out() -> None:
 
 
 @pytest.mark.usefixtures("aws")
-def test_the_item_reads_back_what_was_written() -> None:
+def test_the_items_read_back_what_was_written() -> None:
+    """The route's item holds the live minutes, the older minutes' counts and the quiet ones' events; each
+    busy minute's events are in an item of their own."""
     state = live_dal.Live()
-    live.add_events(state, [("gs_1", event(n, n % 30, f"gv_{n % 7}")) for n in range(200)], NOW)
+    events = [("gs_1", event(n, n % 30, f"gv_{n % 7}")) for n in range(200)]
+    events += [("gs_2", event(1000 + n, 7 + n % 3, f"gv_{n}")) for n in range(60)]
+    live.add_events(state, events, NOW)
     live_dal.put_live_unconditionally(4, state)
-    assert live_dal.get_live(4)[0] == state
+    read, _ = live_dal.get_live(4)
+    busy = state.busy()
+    assert busy.keys() == {live.minute_of(NOW) - m * MINUTE for m in (7, 8, 9)}
+    assert (read.minutes, read.counts) == (state.minutes, state.counts)
+    assert read.frozen == {m: e for m, e in state.frozen.items() if m not in busy} and len(read.frozen) == 21
+    assert all(live_dal.get_minute(4, m).events == events for m, events in busy.items())
 
 
 @pytest.mark.usefixtures("aws")
-def test_an_item_of_the_first_layout_is_read_without_its_frozen_minutes() -> None:
+def test_an_item_of_the_first_layout_is_read_with_its_older_minutes_counts() -> None:
     from ghostid.dal.client import dynamodb
     from ghostid.settings import rollups_table
 
@@ -83,4 +99,59 @@ def test_an_item_of_the_first_layout_is_read_without_its_frozen_minutes() -> Non
     item: dict[str, Any] = {"pk": {"S": "4#R"}, "sk": {"S": "rt"}, "b": {"B": old}, "n": {"N": "3"}}
     dynamodb().put_item(TableName=rollups_table(), Item=item)
     state, version = live_dal.get_live(4)
-    assert (version, list(state.minutes), state.frozen) == (3, [minute], {})
+    assert (version, list(state.minutes), state.counts) == (3, [minute], {minute - 10 * MINUTE: (5, 3)})
+
+
+# --- through the consumer: the route's item and the minute items it keeps ------------------------------
+
+
+def fold(events: list[tuple[str, EventFacts]], now: int = NOW) -> None:
+    consumer.fold_batch(4, [], events, now)
+
+
+def test_a_late_event_replayed_and_retried_after_a_crash_counts_once(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Minute 12 ago is busy (its events go to their own item), minute 20 ago quiet (kept in the route's)."""
+    busy = [(f"gs_{n}", event(n, 12, f"gv_{n % 10}")) for n in range(live_dal.INLINE_EVENTS + 4)]
+    fold(busy, NOW - 12 * MINUTE)  # live then, older now
+    late = [("gs_x", event(100, 12, "gv_b")), ("gs_y", event(101, 20, "gv_c", kind="custom_event"))]
+    crashes = iter([True])
+
+    def put_live_once_crashing(*args: Any) -> bool:
+        if next(crashes, False):
+            raise RuntimeError("the Lambda died after writing the minute items")
+        return original(*args)
+
+    original = live_dal.put_live
+    monkeypatch.setattr(live_dal, "put_live", put_live_once_crashing)
+    with pytest.raises(RuntimeError):
+        fold(late)
+    fold(late)  # the retry: the events are in their minute's item already
+    fold(late + busy[:3])  # a replay
+    assert (stored_counts(12), stored_counts(20)) == ((len(busy) + 1, 11), (0, 1))
+    minute = live.minute_of(NOW)
+    assert len(live_dal.get_minute(4, minute - 12 * MINUTE).events) == len(busy) + 1
+    assert get_state().frozen.keys() == {minute - 20 * MINUTE}
+
+
+def test_a_second_layout_item_moves_its_busy_minutes_out_on_the_next_fold(aws: None) -> None:
+    from ghostid.dal.client import dynamodb
+    from ghostid.settings import rollups_table
+
+    quiet, busy = (NOW - NOW % MINUTE - m * MINUTE for m in (8, 10))
+    hashed = live.event_hash("gs_1", "e1") & live.HASH_32
+    many = [hashed, *list(range(1, live_dal.INLINE_EVENTS + 1))]
+    blobs = [b"".join(struct.pack("<IIB", h, 9, 1) for h in many), struct.pack("<IIB", 5, 9, 0)]
+    old = pack([[], [[busy, 0], [quiet, 1]], 2], blobs)
+    item: dict[str, Any] = {"pk": {"S": "4#R"}, "sk": {"S": "rt"}, "b": {"B": old}, "n": {"N": "3"}}
+    dynamodb().put_item(TableName=rollups_table(), Item=item)
+    assert (stored_counts(10), stored_counts(8)) == ((len(many), 1), (0, 1))
+    fold([("gs_1", event(1, 10))])  # a replay of one of its events
+    assert (stored_counts(10), stored_counts(8)) == ((len(many), 1), (0, 1))
+    assert get_state().frozen.keys() == {quiet}
+    assert set(live_dal.get_minute(4, busy).events) == set(many)
+
+
+def get_state() -> live_dal.Live:
+    return live_dal.get_live(4, consistent=True)[0]

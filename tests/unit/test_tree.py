@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from ghostid.dal import tree as tree_dal
+from ghostid.dal.client import batch_get
 from ghostid.dal.state import SiteState
 from ghostid.dal.tree import NodeRef
 from ghostid.logic.periods import Preset, preset
 from ghostid.logic.tree import Span, Tree, plan
+from ghostid.models.rollups import Aggregate
+from ghostid.settings import rollups_table
 from ghostid.timeutil import HOUR_MS, Zone, day_key, hour_key
 
 ZONE = Zone("Europe/Berlin")
@@ -66,3 +70,43 @@ def test_a_dirty_last_day_keeps_the_prefix() -> None:
     spans = plan(big_tree(dirty={f"D:{yesterday}": 1}), preset("30d", ZONE, NOW))
     assert spans[0].ref == NodeRef("P", "30d")
     assert NodeRef("D", day_key(yesterday)) not in refs(spans)  # read from its hours instead
+
+
+# --- reading nodes: a prefix's payload continued past one item ------------------------------------------
+
+
+def source_aggregate(values: int) -> Aggregate:
+    aggregate = Aggregate()
+    aggregate.rows["source"] = {f"site-{i}.example": [i, i, i] for i in range(values)}
+    return aggregate
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_prefix_continued_in_a_second_item_is_read_in_one_request(
+    calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = NodeRef("P", "30d")
+    big = source_aggregate(3_000)
+    monkeypatch.setattr(tree_dal, "ITEM_LIMIT", len(tree_dal.encode_family(big, "source")) // 2 + 1)
+    items = tree_dal.node_items(4, ref, big, ["source"])
+    assert [item["sk"]["S"] for item in items] == ["source#30d", "source#30d#1"]
+    tree_dal.put_nodes(items)
+    calls.clear()
+    read = tree_dal.read_tree(4, [(ref, ["source"])])
+    assert calls == ["BatchGetItem"]
+    assert read.nodes[ref].aggregate.rows["source"] == big.rows["source"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_prefix_that_shrank_to_one_item_empties_its_old_continuation() -> None:
+    ref = NodeRef("P", "30d")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tree_dal, "ITEM_LIMIT", 1_000)
+        tree_dal.put_nodes(tree_dal.node_items(4, ref, source_aggregate(3_000), ["source"]))
+    small = source_aggregate(3)
+    tree_dal.put_nodes(tree_dal.node_items(4, ref, small, ["source"]))
+    found = batch_get(rollups_table(), [("4#N#P", "source#30d#1")])
+    assert found[("4#N#P", "source#30d#1")].keys() == {"pk", "sk"}
+    assert (
+        tree_dal.read_tree(4, [(ref, ["source"])]).nodes[ref].aggregate.rows["source"] == small.rows["source"]
+    )

@@ -28,8 +28,7 @@ def site_realtime(site_id: int, now_ms: int) -> RealtimeResponse:
         if events is not None:
             counts = (sum(e[2] for e in events.values()), len({e[1] for e in events.values()}))
         else:
-            frozen = live.frozen.get(minute, {}).values()
-            counts = (sum(pv for _, pv in frozen), len({visitor for visitor, _ in frozen}))
+            counts = live.counts.get(minute, (0, 0))
         bodies.append(MinuteBody(start=format_timestamp(minute), pageviews=counts[0], visitors=counts[1]))
     recent = [e for m in minutes[-NOW_MINUTES:] for e in live.minutes.get(m, {}).values()]
     pages: dict[str, set[int]] = defaultdict(set)
