@@ -122,10 +122,17 @@ class Aggregate:
         self.sessions += other.sessions
         self.visitors.merge(other.visitors)
         for dim, values in other.rows.items():
-            mine = self.rows.setdefault(dim, {})
+            mine = self.rows.get(dim)
+            if mine is None:  # the first node of a range: a copy, without a lookup per value
+                self.rows[dim] = {value: row.copy() for value, row in values.items()}
+                continue
             for value, row in values.items():
                 current = mine.get(value)
-                mine[value] = [a + b for a, b in zip(current, row, strict=True)] if current else list(row)
+                if current is None:
+                    mine[value] = row.copy()
+                else:  # this aggregate's own copy: added to in place
+                    for i, count in enumerate(row):
+                        current[i] += count
         for dim, sketches in other.row_visitors.items():
             mine_sketches = self.row_visitors.setdefault(dim, {})
             for value, sketch in sketches.items():
