@@ -26,11 +26,22 @@ def add_cell(total: Aggregate, cell: Cell) -> None:
     for dimension, values in cell.rows.items():
         rows = total.rows.setdefault(dimension, {})
         with_visitors = BY_NAME[dimension].has_visitors
+        sketches: dict[str, Distinct] | None = None
         for value, row in values.items():
             current = rows.get(value)
-            rows[value] = [a + b for a, b in zip(current, row, strict=True)] if current else list(row)
+            if current is None:
+                rows[value] = row.copy()
+            else:  # the aggregate's own copy: added to in place
+                current[0] += row[0]
+                current[1] += row[1]
+                current[2] += row[2]
             if with_visitors and row[2]:
-                total.row_visitors.setdefault(dimension, {}).setdefault(value, Distinct()).add(hashed)
+                if sketches is None:
+                    sketches = total.row_visitors.setdefault(dimension, {})
+                sketch = sketches.get(value)
+                if sketch is None:
+                    sketch = sketches[value] = Distinct()
+                sketch.add(hashed)
 
 
 def latest_cells(cells: Iterable[Cell]) -> list[Cell]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
-from ghostid.models.dimensions import DIMENSIONS, DIRECT, Dimension
+from ghostid.models.dimensions import DIMENSIONS, DIRECT
 from ghostid.models.rollups import Cell, EventFacts, ScoringEvent, SessionParts, SessionSummary
 from ghostid.models.sites import LeadRules
 from ghostid.timeutil import Zone
@@ -35,32 +36,58 @@ def fold_session(session_id: str, events: Iterable[EventFacts], zone: Zone, rule
         cell = cells.get(hour)
         if cell is None:
             cell = cells[hour] = Cell(hour, session_id, event.ghost_vid, n=len(ordered))
+            # The rows in the order the first event counts them, as a per-event count made them (a stored
+            # cell is compared byte for byte with its recomputation).
+            cell.rows.update((name, {}) for name in _counted_by(event.type))
         _count(cell, event, values, first=event is ordered[0])
+    for cell in cells.values():
+        # A session dimension counting every event has one value and the cell's own counts.
+        for name in _SESSION_WIDE:
+            cell.rows[name] = {values[name]: [int(cell.first), cell.pageviews, cell.events]}
     return SessionFold(cells, summarize(session_id, ordered), lead_parts(session_id, ordered, cells, rules))
 
 
+# Per dimension, what `_count` needs of it (looked up once: it runs for every event of every fold).
+_COUNTING = tuple(
+    (d.name, d.scope == "session", d.counts, "event_name" if d.name == "event_name" else d.name, d.missing)
+    for d in DIMENSIONS
+)
+
+
+_SESSION_WIDE = tuple(
+    name for name, per_session, counted, _, _ in _COUNTING if per_session and counted == "all"
+)
+_PER_EVENT = tuple(entry for entry in _COUNTING if entry[0] not in _SESSION_WIDE)
+
+
+@cache
+def _counted_by(kind: str) -> tuple[str, ...]:
+    return tuple(name for name, _, counted, _, _ in _COUNTING if counted in ("all", kind))
+
+
 def _count(cell: Cell, event: EventFacts, values: dict[str, str], first: bool) -> None:
-    pageview = event.type == "pageview"
+    """Counts the event in its cell, but under the session-wide dimensions (`fold_session` sets those)."""
+    kind = event.type
+    pageview = int(kind == "pageview")
+    started = int(first)
     cell.events += 1
     cell.pageviews += pageview
     cell.first = cell.first or first
-    for dimension in DIMENSIONS:
-        if not counts(dimension, event):
+    rows = cell.rows
+    for name, per_session, counted, attribute, missing in _PER_EVENT:
+        if counted != "all" and counted != kind:
             continue
-        value = values[dimension.name] if dimension.scope == "session" else event_value(dimension, event)
-        row = cell.rows.setdefault(dimension.name, {}).setdefault(value, [0, 0, 0])
-        row[0] += first
-        row[1] += pageview
-        row[2] += 1
-
-
-def counts(dimension: Dimension, event: EventFacts) -> bool:
-    return dimension.counts == "all" or dimension.counts == event.type
-
-
-def event_value(dimension: Dimension, event: EventFacts) -> str:
-    raw = event.event_name if dimension.name == "event_name" else getattr(event, dimension.name)
-    return raw or dimension.missing
+        value = values[name] if per_session else (getattr(event, attribute) or missing)
+        per_value = rows.get(name)
+        if per_value is None:
+            per_value = rows[name] = {}
+        row = per_value.get(value)
+        if row is None:
+            per_value[value] = [started, pageview, 1]
+        else:
+            row[0] += started
+            row[1] += pageview
+            row[2] += 1
 
 
 def session_values(ordered: list[EventFacts]) -> dict[str, str]:
