@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,16 +73,14 @@ def encode_family(aggregate: Aggregate, family: str) -> bytes:
     return pack(entries, blobs)
 
 
-def decode_family(into: Aggregate, family: str, payload: bytes, visitors: bool = True) -> None:
-    """Adds a stored family to `into`; `visitors=False` leaves out its per-value visitors (a reader that
-    only ranks by counts skips decoding thousands of them)."""
+def decode_family(into: Aggregate, family: str, payload: bytes) -> None:
     data, blobs = unpack(payload)
     if family == OVERVIEW:
         into.sessions, into.pageviews, into.events = data
         into.visitors = Distinct.from_bytes(blobs[0])
         return
     rows = into.rows.setdefault(family, {})
-    with_visitors = visitors and BY_NAME[family].has_visitors
+    with_visitors = BY_NAME[family].has_visitors
     for value, sessions, pageviews, events, blob in data:
         rows[value] = [sessions, pageviews, events]
         if with_visitors and blob >= 0:
@@ -161,7 +159,6 @@ def read_tree(
     nodes: Iterable[tuple[NodeRef, Iterable[str]]],
     presence: Iterable[tuple[Level, str]] = (),
     consistent: bool = False,
-    counts_only: Collection[str] = (),
 ) -> TreeRead:
     """The requested families of the requested nodes and the requested presence items, in one BatchGetItem
     (more only past 100 keys, for payloads continued past a prefix's first continuation, or for unprocessed
@@ -185,7 +182,7 @@ def read_tree(
         if item is None:
             continue
         stored = result.nodes.setdefault(ref, StoredNode(Aggregate(), set()))
-        decode_family(stored.aggregate, family, _payload(item, found), visitors=family not in counts_only)
+        decode_family(stored.aggregate, family, _payload(item, found))
         stored.families.add(family)
         stored.anchor = item.get("a", {}).get("S", "")
         stored.gen = int(item.get("g", {}).get("N", "0"))

@@ -77,7 +77,7 @@ def period_of(query: RangeQuery, tree: tree_logic.Tree) -> Period:
 
 def compute(tree: tree_logic.Tree, period: Period, compare: periods_logic.Compare | None) -> StatsResponse:
     periods = [period] + ([periods_logic.compared(period, compare)] if compare else [])
-    loaded = tree_logic.load(tree, periods, STATS_FAMILIES, counts_only=("page",))  # top pages rank by views
+    loaded = tree_logic.load(tree, periods, STATS_FAMILIES)
     current = overview(loaded[0])
     comparison = None
     if compare:

@@ -248,12 +248,9 @@ def presence_keys(tree: Tree, period: Period) -> list[tuple[Level, str]]:
 # --- loading ------------------------------------------------------------------------------------------
 
 
-def load(
-    tree: Tree, periods: Sequence[Period], families: Sequence[str], counts_only: Sequence[str] = ()
-) -> list[Loaded]:
-    """Each period's aggregate (only `families`; of those in `counts_only`, without per-value visitors where
-    nodes have them) and presence. The first request fetches every planned node and presence item at
-    once; only fallbacks of missing or stale nodes need another."""
+def load(tree: Tree, periods: Sequence[Period], families: Sequence[str]) -> list[Loaded]:
+    """Each period's aggregate (only `families`) and presence. The first request fetches every planned
+    node and presence item at once; only fallbacks of missing or stale nodes need another."""
     plans = [plan(tree, period) for period in periods]
     presence_wanted = [presence_keys(tree, period) for period in periods]
     known: dict[NodeRef, tree_dal.StoredNode] = {}
@@ -268,9 +265,7 @@ def load(
         keys = [key for keys in presence_wanted for key in keys] if round_number == 0 else []
         if not refs and not keys:
             break
-        read = tree_dal.read_tree(
-            tree.site_id, [(ref, families) for ref in refs], keys, counts_only=counts_only
-        )
+        read = tree_dal.read_tree(tree.site_id, [(ref, families) for ref in refs], keys)
         known.update(read.nodes)
         presence.update(read.presence)
         fetched.update(refs)
