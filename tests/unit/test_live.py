@@ -125,7 +125,7 @@ def test_a_late_event_replayed_and_retried_after_a_crash_counts_once(
 
     original = live_dal.put_live
     monkeypatch.setattr(live_dal, "put_live", put_live_once_crashing)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="died after"):
         fold(late)
     fold(late)  # the retry: the events are in their minute's item already
     fold(late + busy[:3])  # a replay
@@ -155,3 +155,59 @@ def test_a_second_layout_item_moves_its_busy_minutes_out_on_the_next_fold(aws: N
 
 def get_state() -> live_dal.Live:
     return live_dal.get_live(4, consistent=True)[0]
+
+
+def test_a_fold_freezing_a_minute_a_crashed_fold_stored_keeps_what_it_stored(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = [(f"gs_{n}", event(n, 12, f"gv_{n % 10}")) for n in range(live_dal.INLINE_EVENTS + 4)]
+    fold(busy, NOW - 12 * MINUTE)
+    late = [("gs_x", event(100, 12, "gv_b"))]
+    original = live_dal.put_live
+    monkeypatch.setattr(live_dal, "put_live", lambda *args: (_ for _ in ()).throw(RuntimeError("died")))
+    with pytest.raises(RuntimeError, match="died"):
+        fold(late)  # its minute's item is written, the route's is not
+    monkeypatch.setattr(live_dal, "put_live", original)
+    fold([("gs_z", event(200, 0, "gv_z"))])  # another batch freezes the minute first
+    assert stored_counts(12) == (len(busy) + 1, 11)
+    fold(late)  # the retry
+    assert stored_counts(12) == (len(busy) + 1, 11)
+
+
+def test_a_quiet_minute_freezes_without_reading_a_minute_item(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fold([("gs_1", event(1, 12)), ("gs_2", event(2, 12, "gv_b"))], NOW - 12 * MINUTE)
+    read: list[int] = []
+    original = live_dal.get_minute
+
+    def get_minute(site_id: int, minute: int) -> live_dal.StoredMinute:
+        read.append(minute)
+        return original(site_id, minute)
+
+    monkeypatch.setattr(live_dal, "get_minute", get_minute)
+    fold([("gs_3", event(3, 0, "gv_c"))])
+    assert (read, stored_counts(12)) == ([], (2, 2))
+    fold([("gs_4", event(4, 20, "gv_d"))])  # stored late, in a minute the route's item has no events of
+    assert (len(read), stored_counts(20)) == (1, (1, 1))
+
+
+def test_a_fold_whose_clock_is_behind_leaves_a_later_minutes_item_alone(aws: None) -> None:
+    """Slots are reused every half hour: minute 36 ago (for a fold seven minutes behind, still in its half
+    hour) shares its slot with minute 6 ago, which stays as stored."""
+    recent = [(f"gs_{n}", event(n, 6, f"gv_{n}")) for n in range(live_dal.INLINE_EVENTS + 4)]
+    fold(recent, NOW - 6 * MINUTE)
+    fold([])  # minute 6 ago freezes into its item
+    minute = live.minute_of(NOW) - 6 * MINUTE
+    assert len(live_dal.get_minute(4, minute).events) == len(recent)
+    old = [(f"gs_o{n}", event(500 + n, 36, f"gv_o{n}")) for n in range(live_dal.INLINE_EVENTS + 4)]
+    fold(old, NOW - 7 * MINUTE)
+    assert len(live_dal.get_minute(4, minute).events) == len(recent)
+    assert stored_counts(6) == (len(recent), len(recent))
+
+
+def test_an_event_in_a_minute_a_fold_with_a_later_clock_froze_counts_there(aws: None) -> None:
+    fold([("gs_1", event(1, 6)), ("gs_2", event(2, 6, "gv_b"))], NOW - 6 * MINUTE)
+    fold([])  # frozen (a quiet minute: kept in the route's item)
+    fold([("gs_3", event(3, 6, "gv_c"))], NOW - MINUTE)  # this fold's clock still has it live
+    assert stored_counts(6) == (3, 3)

@@ -53,6 +53,7 @@ class Live:
 class StoredMinute:
     events: FrozenMinute
     version: int  # of the slot's item, whatever minute it holds (0: none)
+    expired: bool = False  # the slot holds a later minute: this one left the half hour (a late clock)
 
 
 def _key(site_id: int, sk: str = "rt") -> dict[str, Any]:
@@ -116,9 +117,9 @@ def get_minute(site_id: int, minute: int) -> StoredMinute:
     )
     if item is None:
         return StoredMinute({}, 0)
-    version = int(item["n"]["N"])
-    if int(item["m"]["N"]) != minute:
-        return StoredMinute({}, version)
+    version, held = int(item["n"]["N"]), int(item["m"]["N"])
+    if held != minute:
+        return StoredMinute({}, version, expired=held > minute)
     _data, blobs = unpack(bytes(item["b"]["B"]))
     return StoredMinute(_frozen_minute(blobs[0]), version)
 

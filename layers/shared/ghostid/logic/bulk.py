@@ -103,6 +103,7 @@ def load_site(
     loader.flush()
     since = min((site.zone.day_start(d) for d in loader.days), default=until)
     state_dal.reset(site_id, site.timezone, until, True, gen, since)
+    live.recount(loader.live, loader.live.frozen)  # once, not per session
     put_live_unconditionally(site_id, loader.live)
     return loader.report
 
@@ -132,7 +133,7 @@ def _fold(loader: _Loader, session_id: str, facts: list[EventFacts]) -> None:
         # its kept sessions, and its profile is a 404.
         starts = {session_id: fold.summary.started_at}
         loader.emit(items + visitors_dal.registry_items(loader.site_id, fold.summary.ghost_vid, starts))
-    live.add_events(loader.live, [(session_id, e) for e in facts], loader.now)
+    live.add_events(loader.live, [(session_id, e) for e in facts], loader.now, count=False)
 
 
 def _close_hours(loader: _Loader, before: int, until: int) -> None:

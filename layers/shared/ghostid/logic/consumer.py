@@ -327,27 +327,30 @@ def _keep_live(site_id: int, arrived: list[tuple[str, EventFacts]], now_ms: int)
     events in their minute's item and only brings the counts up)."""
     for attempt in range(MAX_ROUNDS):
         current, version = live_dal.get_live(site_id, consistent=attempt > 0)  # the write is conditional
-        needed = live.minutes_to_load(current, arrived, now_ms) - set(current.frozen)
-        loaded = {m: live_dal.get_minute(site_id, m) for m in needed}
-        current.frozen |= {m: dict(stored.events) for m, stored in loaded.items()}
+        stored = {m: live_dal.get_minute(site_id, m) for m in live.minutes_to_load(current, arrived, now_ms)}
+        current.frozen |= {m: dict(minute.events) for m, minute in stored.items()}
         changed = live.add_events(current, arrived, now_ms)
-        moved = set(current.busy()) - set(loaded)  # were in the route's item: it changes
-        if _store_busy(site_id, current, loaded) and (
-            not (changed or moved) or live_dal.put_live(site_id, current, version)
+        moved = set(current.busy()) - set(stored)  # froze busy, grew busy, or an item of layout 2 held it
+        for minute in moved:
+            stored[minute] = live_dal.get_minute(site_id, minute)
+            current.frozen[minute] |= stored[minute].events
+        changed = live.recount(current, moved) or changed or bool(moved)
+        if _store_busy(site_id, current, stored) and (
+            not changed or live_dal.put_live(site_id, current, version)
         ):
             return
     raise RuntimeError("the realtime items kept conflicting; the batch will be retried")
 
 
-def _store_busy(site_id: int, current: live_dal.Live, loaded: dict[int, live_dal.StoredMinute]) -> bool:
+def _store_busy(site_id: int, current: live_dal.Live, stored: dict[int, live_dal.StoredMinute]) -> bool:
     """Writes the busy minutes' items that changed; False if another fold wrote one meanwhile. A minute
-    becoming busy is merged with its item first: a crashed fold may have stored more of it there."""
-    for minute, events in current.busy().items():
-        stored = loaded.get(minute) or live_dal.get_minute(site_id, minute)
-        events |= stored.events
-        if events != stored.events and not live_dal.put_minute(site_id, minute, events, stored.version):
-            return False
-    return True
+    whose slot already holds a later one (this fold's clock is behind) is left: it is out of the half
+    hour for every fold that is not."""
+    return all(
+        live_dal.put_minute(site_id, minute, events, stored[minute].version)
+        for minute, events in current.busy().items()
+        if events != stored[minute].events and not stored[minute].expired
+    )
 
 
 # --- site configuration -------------------------------------------------------------------------------

@@ -38,18 +38,33 @@ def _bounds(now_ms: int) -> tuple[int, int]:
 
 
 def minutes_to_load(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int) -> set[int]:
-    """The older minutes whose events `add_events` will add to: live minutes that freeze now and the
-    minutes of events stored late."""
+    """The older minutes of events stored late whose events `live` does not hold: they are in their
+    minute's own item (or nowhere yet) and must be loaded before `add_events`."""
+    oldest_live, oldest_kept = _bounds(now_ms)
+    found = {minute_of(event.ts) for _, event in events} - set(live.minutes) - set(live.frozen)
+    return {m for m in found if oldest_kept <= m and _older(live, m, oldest_live)}
+
+
+def _touched(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int) -> set[int]:
+    """The older minutes `add_events` adds to: live minutes that freeze now and those of late events."""
     oldest_live, oldest_kept = _bounds(now_ms)
     found = {minute_of(event.ts) for _, event in events} | set(live.minutes)
-    return {m for m in found if oldest_kept <= m < oldest_live}
+    return {m for m in found if oldest_kept <= m and _older(live, m, oldest_live)}
 
 
-def add_events(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int) -> bool:
-    """Adds (session id, event) pairs; freezes and drops old minutes. The older minutes it touches must be
-    in `live.frozen` (all of them, as stored). True if the route's item changed."""
+def _older(live: Live, minute: int, oldest_live: int) -> bool:
+    """An older minute: before the live ones, or frozen already by a fold whose clock is ahead of ours."""
+    return minute < oldest_live or minute in live.counts
+
+
+def add_events(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int, count: bool = True) -> bool:
+    """Adds (session id, event) pairs; freezes and drops old minutes; True if the route's item changed.
+    The minutes `minutes_to_load` names must be in `live.frozen` first. A minute that freezes now holds
+    what `live` knew of it: if it is busy, the caller merges it with its own item (a fold that crashed
+    before writing `rt` may have stored more there) and recounts it. `count=False` leaves the older
+    minutes' counts to one `recount` at the end (a loader adding sessions one by one)."""
     listed = list(events)
-    touched = minutes_to_load(live, listed, now_ms)
+    touched = _touched(live, listed, now_ms)
     oldest_live, oldest_kept = _bounds(now_ms)
     changed = _freeze(live, oldest_live, oldest_kept)
     for session_id, event in listed:
@@ -57,7 +72,7 @@ def add_events(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int
         if minute < oldest_kept:
             continue  # outside the half hour
         hashed = event_hash(session_id, event.event_id)
-        if minute < oldest_live:
+        if _older(live, minute, oldest_live):
             _add_frozen(live.frozen.setdefault(minute, {}), hashed, event)
             continue
         bucket = live.minutes.setdefault(minute, {})
@@ -70,7 +85,7 @@ def add_events(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int
             )
             bucket[hashed] = entry
             changed = True
-    return _count_frozen(live, touched) or changed
+    return (count and recount(live, touched)) or changed
 
 
 def _add_frozen(minute: FrozenMinute, hashed: int, event: EventFacts) -> None:
@@ -94,10 +109,10 @@ def _freeze(live: Live, oldest_live: int, oldest_kept: int) -> bool:
     return changed
 
 
-def _count_frozen(live: Live, minutes: set[int]) -> bool:
-    """The counts of the older minutes a fold touched, from their events. They only grow (events are only
-    added), so the larger of stored and counted stands: a fold that read a minute before a concurrent one
-    added to it cannot lower its counts."""
+def recount(live: Live, minutes: Iterable[int]) -> bool:
+    """The counts of these older minutes, from their events; True if any rose. They only grow (events are
+    only added), so the larger of stored and counted stands: a fold that read a minute before a concurrent
+    one added to it cannot lower its counts."""
     changed = False
     for minute in minutes:
         events = live.frozen.get(minute, {})
