@@ -1,10 +1,11 @@
 """Realtime: the last half hour by minute (PRODUCT §11 `GET /api/realtime`).
 
 Events of the last LIVE_MINUTES minutes are kept one by one (hashed, with their page) in the item the route
-reads; older minutes of the half hour are counts there, and each keeps its events' 32-bit hashes and their
-visitors' (no page) in an item of its own, so an event stored late (a tracker's queued events, an import)
-still counts in its own minute and a replayed record changes nothing; events older than the half hour are
-not added. A fold loads the older minutes it will touch (`minutes_to_load`) before adding events.
+reads; older minutes of the half hour are counts there, and keep their events' 32-bit hashes and their
+visitors' (no page) beside them while few, else in an item of the minute's own, so an event stored late (a
+tracker's queued events, an import) still counts in its own minute and a replayed record changes nothing;
+events older than the half hour are not added. A fold first loads the minute items of late events
+(`minutes_to_load`).
 """
 
 from __future__ import annotations
@@ -40,16 +41,18 @@ def _bounds(now_ms: int) -> tuple[int, int]:
 def minutes_to_load(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int) -> set[int]:
     """The older minutes of events stored late whose events `live` does not hold: they are in their
     minute's own item (or nowhere yet) and must be loaded before `add_events`."""
-    oldest_live, oldest_kept = _bounds(now_ms)
-    found = {minute_of(event.ts) for _, event in events} - set(live.minutes) - set(live.frozen)
-    return {m for m in found if oldest_kept <= m and _older(live, m, oldest_live)}
+    late = {minute_of(event.ts) for _, event in events} - set(live.minutes) - set(live.frozen)
+    return _older_kept(live, late, now_ms)
 
 
 def _touched(live: Live, events: Iterable[tuple[str, EventFacts]], now_ms: int) -> set[int]:
     """The older minutes `add_events` adds to: live minutes that freeze now and those of late events."""
+    return _older_kept(live, {minute_of(event.ts) for _, event in events} | set(live.minutes), now_ms)
+
+
+def _older_kept(live: Live, minutes: set[int], now_ms: int) -> set[int]:
     oldest_live, oldest_kept = _bounds(now_ms)
-    found = {minute_of(event.ts) for _, event in events} | set(live.minutes)
-    return {m for m in found if oldest_kept <= m and _older(live, m, oldest_live)}
+    return {m for m in minutes if oldest_kept <= m and _older(live, m, oldest_live)}
 
 
 def _older(live: Live, minute: int, oldest_live: int) -> bool:
