@@ -314,8 +314,9 @@ class Writer:
 DAY_TURN = "seal.day"  # the part of sealing that only a new local day brings
 HOUR_TURN = "seal.hour"  # the part every new hour brings (`seal.hour`, `seal.hour.prefixes`)
 # Sealing run because a batch changed sealed periods (a session going on past an hour turn changes the
-# hour before it): the marked hours and days again, and every prefix. As often as batches bring such
-# changes, so never weighted like the turns.
+# hour before it): the marked hours again, the prefixes that hold them, and the days of small sites. As
+# often as batches bring such changes, so never weighted like the turns. A big site's late-changed day
+# waits for the next hour turn (`ghostid.logic.sealing`): that rebuild, once a day, counts as DAY_TURN.
 LATE = "seal.late"
 
 
@@ -338,24 +339,25 @@ def label_steps(meter: Any) -> None:
     for name, label in steps.items():
         setattr(consumer, name, meter.wrap(getattr(consumer, name), label))
     state_dal.advance = meter.wrap(state_dal.advance, "consumer.state")
-    late = [False]  # whether the sealing run in progress has marks to rebuild
+    turn = [False]  # whether the sealing run in progress is a turn's (else it only rebuilds marks)
 
-    def seal_label(site_id: int, *_: Any) -> str:
+    def seal_label(site_id: int, zone: Any, now_ms: int) -> str:
         from bench.meter import quiet
 
         with quiet():
-            late[0] = bool(state_dal.get_state(site_id).dirty)
-        return LATE if late[0] else HOUR_TURN
+            turn[0] = sealing.turn_due(state_dal.get_state(site_id), zone, now_ms)
+        return HOUR_TURN if turn[0] else LATE
 
     def day_label(*_: Any) -> str:
-        return LATE if late[0] else DAY_TURN
+        return DAY_TURN if turn[0] else LATE
 
     def prefix_label(_tree: Any, kinds: tuple[str, ...], _report: Any) -> str:
-        if late[0]:
+        if not turn[0]:
             return LATE
         return DAY_TURN if kinds == sealing.DAY_PREFIXES else "seal.hour.prefixes"
 
     sealing.seal = meter.wrap(sealing.seal, seal_label)
+    sealing._rebuild_marks = meter.wrap(sealing._rebuild_marks, LATE)
     for name in ("_write_day", "_write_parent"):
         setattr(sealing, name, meter.wrap(getattr(sealing, name), day_label))
     sealing._build_prefixes = meter.wrap(sealing._build_prefixes, prefix_label)

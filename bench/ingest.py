@@ -9,7 +9,9 @@ is shorter than a day, that part is weighted by span / 24 h (the span always hol
 figure per event is the one a whole day of this traffic would give. An hour turn's sealing (hour node and
 the hour-based prefixes) likewise by span / 1 h when the span is shorter than an hour. Sealing that a
 batch's changes to sealed periods bring (`seal.late`: sessions going on past a turn) is counted as it
-comes, unweighted.
+comes, unweighted. A big site's day changed by sessions going on past midnight is rebuilt at the next hour
+turn (`ghostid.logic.sealing`): when the span ends before it, that run is made after the span and its day
+part counted with the day turn's.
 
 On a big site a measured span may be a sample: the events before `measure_from` are folded first, in full
 batches and not counted (the site's state is the same whatever the batching), and the counted span is
@@ -119,7 +121,24 @@ def simulate(
             missing += sum(history.get(v, 0) for v in {facts.ghost_vid for _, facts in group})
     usage = meter.reset()
     span = arrivals[-1][1].ts - arrivals[0][1].ts if arrivals else 0
+    if arrivals and span < DAY_MS:
+        usage.add(_next_turn(stream, site_id, arrivals[-1][1].ts))
     return IngestResult(len(arrivals), len(groups), span, usage, fold, window_s, missing)
+
+
+def _next_turn(stream: Stream, site_id: int, last: int) -> Usage:
+    """The day work of the sealing run at the hour turn after `last` (the span's own turns are in it)."""
+    from ghostid.dal import sites as sites_dal
+    from ghostid.logic import sealing
+    from ghostid.timeutil import Zone
+
+    with quiet():
+        site = sites_dal.get_site(site_id)
+    assert site is not None
+    zone = Zone(site.timezone)
+    stream.clock.set(zone.hour_start(last) + HOUR_MS + 1_000)
+    sealing.seal(site_id, zone, stream.clock.now())
+    return stream.meter.reset().only(DAY_TURN, "seal at the next hour turn")
 
 
 WARM_UP_BATCHES = 10  # a catch-up batch holds this many BatchSizes: each batch re-reads the current hour

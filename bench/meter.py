@@ -110,6 +110,18 @@ class Usage:
         found = [v for name, v in self.by_scope.items() if name.startswith(prefix)]
         return sum(v[1] for v in found), sum(v[2] for v in found), int(sum(v[0] for v in found))
 
+    def only(self, prefix: str, label: str) -> Usage:
+        """The scopes whose name starts with `prefix`, their requests counted under `label` (which operations
+        and item kinds they were is not kept)."""
+        kept = Usage()
+        for name, (requests, rcu, wcu) in self.by_scope.items():
+            if name.startswith(prefix):
+                kept.by_scope[name] = [requests, rcu, wcu]
+                kept.requests[label] += int(requests)
+                kept.rcu += rcu
+                kept.wcu += wcu
+        return kept
+
     def describe(self, top: int = 8) -> str:
         """Where the units went: operations, then the largest item kinds and scopes."""
         ops = ", ".join(f"{op} {count}" for op, count in sorted(self.requests.items()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -284,3 +284,84 @@ def test_a_visitor_made_hot_by_two_consumers_at_once_is_counted(
     consumer.fold_batch(SITE, {"gs_1"}, [], NOW_MS)  # consumer A
     assert nested["done"]
     assert_matches_reference(events)  # one hot lead in every range
+
+
+def test_a_day_changed_past_midnight_waits_for_the_next_hour_turn(
+    local_aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big site's session going on past midnight changes yesterday's last hour batch after batch: the
+    hour node is rebuilt each time, the day node once, at the next hour turn. Meanwhile the day is marked
+    dirty (readers read its hours) and every answer equals the reference."""
+    from ghostid.dal import sites as sites_dal
+    from ghostid.dal import state as state_dal
+    from ghostid.logic import stats
+    from ghostid.models.api import StatsQuery
+    from ghostid.timeutil import Zone
+
+    from tests.support import reference
+
+    monkeypatch.setattr(sealing, "BIG_DAY_EVENTS", 1)
+    consumer.clear_config_cache()
+    sites_dal.put_site(Site(site_id=SITE, domain="example.com"))
+    midnight = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = (midnight - timedelta(days=1)).date()
+    clock = {"now": 0}
+    monkeypatch.setattr(timeutil, "now_ms", lambda: clock["now"])
+    delivered: set[str] = set()
+
+    def arrive(at: timedelta, *events: tuple[str, timedelta, str]) -> list[dict[str, Any]]:
+        """Stores `(session, time after midnight, page)` events, then delivers them at midnight + `at`."""
+        import_traffic(
+            [
+                {
+                    "session_id": session,
+                    "ghost_vid": f"gv_{session}",
+                    "type": "pageview",
+                    "page": page,
+                    "timestamp": (midnight + moment).isoformat().replace("+00:00", "Z"),
+                    "event_id": f"e_{session}_{int(moment.total_seconds())}",
+                }
+                for session, moment, page in events
+            ]
+        )
+        items = stored_items(events_table())
+        fresh = [i for i in items if i["sk"]["S"] not in delivered]
+        delivered.update(i["sk"]["S"] for i in fresh)
+        clock["now"] = int((midnight + at).timestamp() * 1000)
+        assert lambdas.deliver(records(fresh)) == {"batchItemFailures": []}
+        return stored_events(items)
+
+    def day_node() -> list[dict[str, Any]]:
+        return [
+            counted(i)
+            for i in stored_items(rollups())
+            if i["pk"]["S"] == f"{SITE}#N#D" and f"#{yesterday.isoformat()}" in i["sk"]["S"]
+        ]
+
+    def assert_answers(events: list[dict[str, Any]]) -> None:
+        now = datetime.fromtimestamp(clock["now"] / 1000, UTC)
+        for preset in ("24h", "yesterday", "7d", "30d"):
+            query = StatsQuery.model_validate({"siteId": str(SITE), "timeRange": preset})
+            got = stats.site_stats(query, clock["now"]).model_dump(mode="json")
+            reference.assert_close(got, reference.stats(events, now, preset), preset)
+
+    # A day before: the site is big from yesterday on (yesterday is built from hour nodes).
+    arrive(timedelta(days=-1, minutes=-5), ("gs_first", timedelta(days=-1, minutes=-30), "/"))
+    hours = [(f"gs_bg{h}", timedelta(hours=h - 24, minutes=7), f"/h{h}") for h in range(0, 24, 3)]
+    arrive(timedelta(minutes=-5), *hours, ("gs_x", timedelta(minutes=-10), "/a"))
+    arrive(timedelta(minutes=1), ("gs_today", timedelta(seconds=30), "/t"))  # the day turns: sealed
+    sealed_day = day_node()
+    assert sealed_day and state_dal.get_state(SITE).dirty == {}
+
+    for minute, page in ((5, "/b"), (20, "/c")):
+        events = arrive(timedelta(minutes=minute + 1), ("gs_x", timedelta(minutes=minute), page))
+        state = state_dal.get_state(SITE)
+        assert set(state.dirty) == {f"D:{yesterday.isoformat()}"}  # the hour rebuilt, the day waits
+        assert not sealing.needs_sealing(state, Zone("UTC"), clock["now"])
+        assert day_node() == sealed_day
+        assert_answers(events)
+
+    events = arrive(timedelta(minutes=61), ("gs_later", timedelta(minutes=60, seconds=30), "/l"))
+    assert state_dal.get_state(SITE).dirty == {}
+    assert day_node() != sealed_day  # rebuilt at the hour turn, with the session's new exit page
+    assert_answers(events)

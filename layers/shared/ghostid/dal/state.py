@@ -189,10 +189,17 @@ def claim(site_id: int, seen: SiteState, up_to: int) -> bool:
 
 
 def settle(
-    site_id: int, until: int | None, cleaned: dict[str, int], big: bool, since: int | None = None
+    site_id: int,
+    until: int | None,
+    cleaned: dict[str, int],
+    big: bool,
+    since: int | None = None,
+    marked: dict[str, int] | None = None,
 ) -> bool:
-    """Records finished sealing work: everything before `until` is built, and removes the dirty marks that
-    were rebuilt (only if nobody marked them again meanwhile)."""
+    """Records finished sealing work: everything before `until` is built, removes the dirty marks that
+    were rebuilt (only if nobody marked them again meanwhile) and sets the `marked` ones (periods whose
+    rebuild waits)."""
+    assert not (marked or {}).keys() & cleaned.keys()
     names: dict[str, str] = {"#u": "until"}
     values: dict[str, Any] = {":big": {"BOOL": big}}
     conditions, removes = [], []
@@ -202,6 +209,10 @@ def settle(
         conditions.append(f"dirty.#d{i} = :d{i}")
         removes.append(f"dirty.#d{i}")
     sets = ["big = :big"]
+    for i, (period, gen) in enumerate(sorted((marked or {}).items())):
+        names[f"#m{i}"] = period
+        values[f":m{i}"] = n(gen)
+        sets.append(f"dirty.#m{i} = :m{i}")
     if since is not None:
         values[":since"] = n(since)
         sets.append("since = :since")

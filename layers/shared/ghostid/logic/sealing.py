@@ -9,6 +9,11 @@ Protocol (see `ghostid.dal.state`): claim the span to seal, so that batches from
 changes there dirty; read cells and child nodes; write nodes; record the work (`settle`), removing only the
 dirty marks nobody marked again meanwhile. A crash anywhere leaves `until` and the marks as they were, and
 the next run repeats the work.
+
+A late change to a big site's sealed day (sessions going on past midnight change its last hour, batch
+after batch for up to half an hour) rebuilds the hour at once but the day (and its week, month) only at
+the next hour turn: until then the day is marked dirty and readers read its 24 hour nodes, so the day's
+node is rebuilt about once a day instead of once per batch.
 """
 
 from __future__ import annotations
@@ -45,7 +50,29 @@ class SealReport:
 
 
 def needs_sealing(state: state_dal.SiteState, zone: Zone, now_ms: int) -> bool:
-    return bool(state.dirty) or (state.until is not None and state.until < _frontier(state, zone, now_ms))
+    return turn_due(state, zone, now_ms) or bool(_due_marks(state, zone, turning=False))
+
+
+def turn_due(state: state_dal.SiteState, zone: Zone, now_ms: int) -> bool:
+    """A new hour (big sites) or day has begun since the last sealing."""
+    return state.until is not None and state.until < _frontier(state, zone, now_ms)
+
+
+def _due_marks(state: state_dal.SiteState, zone: Zone, turning: bool) -> dict[str, int]:
+    """The dirty marks to rebuild now: all of them at a turn, else all but the days left to it."""
+    if turning:
+        return state.dirty
+    return {period: gen for period, gen in state.dirty.items() if not _left_to_turn(state, zone, period)}
+
+
+def _left_to_turn(state: state_dal.SiteState, zone: Zone, period: str) -> bool:
+    """A day built from hour nodes waits for the next turn (its hours are read meanwhile)."""
+    kind, value = period.split(":", 1)
+    return kind == "D" and _fine(state, zone.day_start(date.fromisoformat(value)))
+
+
+def _fine(state: state_dal.SiteState, start: int) -> bool:
+    return state.big and state.since is not None and start >= state.since
 
 
 def _frontier(state: state_dal.SiteState, zone: Zone, now_ms: int) -> int:
@@ -67,8 +94,12 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
         for hour in range(state.until, target, HOUR_MS):
             _write_hour(tree, hour, report)
     days = _complete_days(zone, first_day, end_day, target)
-    marks = dict(sorted(state.dirty.items())[:MAX_DIRTY_PER_RUN])
-    days |= _rebuild_marks(tree, marks, target, report)
+    turning = target > state.until
+    marks = dict(sorted(_due_marks(state, zone, turning).items())[:MAX_DIRTY_PER_RUN])
+    late_days = _rebuild_marks(tree, marks, target, report)
+    waiting = set() if turning else {d for d in late_days if _fine(state, zone.day_start(d))}
+    waits = {f"D:{day.isoformat()}": state.gen for day in waiting}
+    days |= late_days - waiting
     for day in sorted(days):
         _write_day(tree, day, report)
     for parent in sorted({p for day in days for p in _parents(tree, day, target)}, key=lambda r: r.period):
@@ -79,9 +110,8 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
         if big and not state.big:
             since = target
     if state.big:
-        sealed = replace(
-            state, until=target, claim=None, dirty={k: v for k, v in state.dirty.items() if k not in marks}
-        )
+        dirty = {k: v for k, v in state.dirty.items() if k not in marks} | waits
+        sealed = replace(state, until=target, claim=None, dirty=dirty)
         done = tree_logic.Tree(site_id, zone, sealed, now_ms)
         # A prefix holds complete periods but the last one (`tree_logic.plan`): it is rebuilt when the
         # periods moved on, or when a late change reached a period inside it.
@@ -90,7 +120,7 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
             _build_prefixes(done, HOUR_PREFIXES, report)
         if end_day > first_day or any(d < done.today - timedelta(days=1) for d in days):
             _build_prefixes(done, DAY_PREFIXES, report)
-    report.settled = state_dal.settle(site_id, target, marks, big, since)
+    report.settled = state_dal.settle(site_id, target, marks, big, since, marked=waits)
     return report
 
 
