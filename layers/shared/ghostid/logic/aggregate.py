@@ -41,6 +41,8 @@ def add_cell(total: Aggregate, cell: Cell) -> None:
                 sketch = sketches.get(value)
                 if sketch is None:
                     sketch = sketches[value] = Distinct()
+                elif total.borrowed:
+                    sketch = total.sketch_to_add(dimension, value)
                 sketch.add(hashed)
 
 
@@ -55,8 +57,8 @@ def latest_cells(cells: Iterable[Cell]) -> list[Cell]:
     return list(best.values())
 
 
-def merge_all(parts: Iterable[Aggregate]) -> Aggregate:
+def merge_all(parts: Iterable[Aggregate], borrow: bool = False) -> Aggregate:
     total = Aggregate()
     for part in parts:
-        total.merge(part)
+        total.merge(part, borrow)
     return total

@@ -195,7 +195,7 @@ def _write_parent(tree: tree_logic.Tree, ref: NodeRef, report: SealReport) -> No
 
 def _merge_into(tree: tree_logic.Tree, target: NodeRef, children: list[NodeRef], report: SealReport) -> None:
     read = tree_dal.read_tree(tree.site_id, [(child, FAMILIES) for child in children], consistent=True)
-    _put(tree, target, merge_all(node.aggregate for node in read.nodes.values()), report)
+    _put(tree, target, merge_all((node.aggregate for node in read.nodes.values()), borrow=True), report)
 
 
 def _put(

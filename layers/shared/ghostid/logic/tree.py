@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -253,6 +253,7 @@ def load(tree: Tree, periods: Sequence[Period], families: Sequence[str]) -> list
     node and presence item at once; only fallbacks of missing or stale nodes need another."""
     plans = [plan(tree, period) for period in periods]
     presence_wanted = [presence_keys(tree, period) for period in periods]
+    started = _start_cells(tree, [span for spans in plans for span in spans if span.day is not None])
     known: dict[NodeRef, tree_dal.StoredNode] = {}
     fetched: set[NodeRef] = set()
     presence: dict[tuple[Level, str], Presence] = {}
@@ -270,7 +271,7 @@ def load(tree: Tree, periods: Sequence[Period], families: Sequence[str]) -> list
         presence.update(read.presence)
         fetched.update(refs)
         plans = [_resolve(spans, known, families, fetched) for spans in plans]
-    cells = _fetch_cells(tree, [span for spans in plans for span in spans if span.day is not None])
+    cells = _fetch_cells(tree, [span for spans in plans for span in spans if span.day is not None], started)
     results = []
     for spans, keys in zip(plans, presence_wanted, strict=True):
         loaded = Loaded()
@@ -326,8 +327,12 @@ def _resolve(
     return result
 
 
-def _fetch_cells(tree: Tree, spans: Sequence[Span]) -> dict[date, list[Cell]]:
-    """The cells the spans need: a whole local day in one Query of its partition, a few hours of a day
+CellJob = tuple[date, int | None]  # a local day's whole partition (None), or one hour of it
+_cells_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cells")
+
+
+def _cell_jobs(tree: Tree, spans: Sequence[Span]) -> list[CellJob]:
+    """The Queries the spans need: a whole local day in one Query of its partition, a few hours of a day
     (the current hour of a big site) in two Queries each, so a busy day is never read for one hour."""
     whole: set[date] = set()
     hours: dict[date, set[int]] = defaultdict(set)
@@ -337,21 +342,34 @@ def _fetch_cells(tree: Tree, spans: Sequence[Span]) -> dict[date, list[Cell]]:
             whole.add(span.day)
         else:
             hours[span.day] |= set(range(tree.zone.hour_start(span.start), span.end, HOUR_MS))
-    jobs: list[tuple[date, int | None]] = [(day, None) for day in sorted(whole)]
+    jobs: list[CellJob] = [(day, None) for day in sorted(whole)]
     jobs += [
         (day, hour) for day, found in sorted(hours.items()) if day not in whole for hour in sorted(found)
     ]
-    if not jobs:
-        return {}
+    return jobs
 
-    def fetch(job: tuple[date, int | None]) -> list[Cell]:
-        day, hour = job
-        if hour is None:
-            return cells_dal.day_cells(tree.site_id, day_key(day))
-        return cells_dal.hour_cells(tree.site_id, tree.zone, hour, consistent=False)
 
-    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-        found = list(pool.map(fetch, jobs))
+def _query_cells(tree: Tree, job: CellJob) -> list[Cell]:
+    day, hour = job
+    if hour is None:
+        return cells_dal.day_cells(tree.site_id, day_key(day))
+    return cells_dal.hour_cells(tree.site_id, tree.zone, hour, consistent=False)
+
+
+def _start_cells(tree: Tree, spans: Sequence[Span]) -> dict[CellJob, Future[list[Cell]]]:
+    """Starts the Queries of cells the plan needs before its nodes are read (they overlap that request)."""
+    return {job: _cells_pool.submit(_query_cells, tree, job) for job in _cell_jobs(tree, spans)}
+
+
+def _fetch_cells(
+    tree: Tree, spans: Sequence[Span], started: dict[CellJob, Future[list[Cell]]] | None = None
+) -> dict[date, list[Cell]]:
+    """The cells the spans need, by local day (Queries `started` earlier are used, not repeated)."""
+    started = started or {}
+    jobs = _cell_jobs(tree, spans)
+    futures = [started.get(job) or _cells_pool.submit(_query_cells, tree, job) for job in jobs]
+    found = [future.result() for future in futures]
+    wait(list(started.values()))  # none outlives the call (a stale one is simply not used)
     cells: dict[date, list[Cell]] = defaultdict(list)
     for (day, _), day_found in zip(jobs, found, strict=True):
         cells[day] += day_found
@@ -364,7 +382,7 @@ def _add_span(
     if span.ref is not None:
         stored = nodes.get(span.ref)
         if stored is not None:
-            total.merge(stored.aggregate)
+            total.merge(stored.aggregate, borrow=True)  # nodes read for this call: nothing adds to them
         return
     assert span.day is not None
     for cell in cells.get(span.day, []):

@@ -115,8 +115,14 @@ class Aggregate:
     visitors: Distinct = field(default_factory=Distinct)
     rows: dict[str, dict[str, Row]] = field(default_factory=dict)
     row_visitors: dict[str, dict[str, Distinct]] = field(default_factory=dict)
+    # (dimension, value) whose visitors are another aggregate's, merged with `borrow`: copied before
+    # anything is added to them (`sketch_to_add`).
+    borrowed: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
-    def merge(self, other: Aggregate) -> None:
+    def merge(self, other: Aggregate, borrow: bool = False) -> None:
+        """Adds `other` in. With `borrow`, a value's visitors seen first in `other` are shared, not copied
+        (copying a sketch costs more than merging it): for an `other` nothing adds to afterwards, such as
+        nodes read to answer one call."""
         self.pageviews += other.pageviews
         self.events += other.events
         self.sessions += other.sessions
@@ -137,9 +143,23 @@ class Aggregate:
             mine_sketches = self.row_visitors.setdefault(dim, {})
             for value, sketch in sketches.items():
                 if value in mine_sketches:
-                    mine_sketches[value].merge(sketch)
+                    self.sketch_to_add(dim, value).merge(sketch)
+                elif borrow:
+                    mine_sketches[value] = sketch
+                    self.borrowed.add((dim, value))
                 else:
                     mine_sketches[value] = Distinct.from_bytes(sketch.to_bytes())
+
+    def sketch_to_add(self, dim: str, value: str) -> Distinct:
+        """This aggregate's own visitors of a value (created, or copied from a borrowed one)."""
+        sketches = self.row_visitors.setdefault(dim, {})
+        current = sketches.get(value)
+        if current is None:
+            current = sketches[value] = Distinct()
+        elif self.borrowed and (dim, value) in self.borrowed:
+            self.borrowed.discard((dim, value))
+            current = sketches[value] = Distinct.union_of(current)
+        return current
 
 
 @dataclass
