@@ -121,9 +121,16 @@ def simulate(
             missing += sum(history.get(v, 0) for v in {facts.ghost_vid for _, facts in group})
     usage = meter.reset()
     span = arrivals[-1][1].ts - arrivals[0][1].ts if arrivals else 0
-    if arrivals and span < DAY_MS:
+    if arrivals and span < DAY_MS and _day_waits(site_id):
         usage.add(_next_turn(stream, site_id, arrivals[-1][1].ts))
     return IngestResult(len(arrivals), len(groups), span, usage, fold, window_s, missing)
+
+
+def _day_waits(site_id: int) -> bool:
+    from ghostid.dal import state as state_dal
+
+    with quiet():
+        return any(period.startswith("D:") for period in state_dal.get_state(site_id).dirty)
 
 
 def _next_turn(stream: Stream, site_id: int, last: int) -> Usage:

@@ -353,14 +353,22 @@ def test_a_day_changed_past_midnight_waits_for_the_next_hour_turn(
     sealed_day = day_node()
     assert sealed_day and state_dal.get_state(SITE).dirty == {}
 
+    waiting = f"D:{yesterday.isoformat()}"
     for minute, page in ((5, "/b"), (20, "/c")):
         events = arrive(timedelta(minutes=minute + 1), ("gs_x", timedelta(minutes=minute), page))
         state = state_dal.get_state(SITE)
-        assert set(state.dirty) == {f"D:{yesterday.isoformat()}"}  # the hour rebuilt, the day waits
+        assert set(state.dirty) == {waiting}  # the hour rebuilt, the day waits
         assert not sealing.needs_sealing(state, Zone("UTC"), clock["now"])
         assert day_node() == sealed_day
         assert_answers(events)
 
+    # A second deferral at the same generation (two sealers at once) marks the day anew, so a turn run
+    # that read the first mark cannot remove the second when it settles.
+    last_hour = int((midnight - timedelta(hours=1)).timestamp() * 1000)
+    state_dal.mark_dirty(SITE, {f"H:{last_hour}"}, state.gen)
+    sealing.seal(SITE, Zone("UTC"), clock["now"])
+    again = state_dal.get_state(SITE)
+    assert set(again.dirty) == {waiting} and again.dirty[waiting] != state.dirty[waiting]
     events = arrive(timedelta(minutes=61), ("gs_later", timedelta(minutes=60, seconds=30), "/l"))
     assert state_dal.get_state(SITE).dirty == {}
     assert day_node() != sealed_day  # rebuilt at the hour turn, with the session's new exit page

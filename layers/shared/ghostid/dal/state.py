@@ -4,7 +4,8 @@
   `mv` (the rollup model version), `until` (every node of a period ending by this instant is built:
   days, weeks and months, and for a `big` site hours too), `claim` (a sealer is building up to this
   instant: a batch that changes anything before it marks it dirty), `dirty` (periods that changed after
-  they were sealed, `H:<hour ms>` or `D:<date>` -> the generation that marked them), `big` (the site keeps
+  they were sealed, `H:<hour ms>` or `D:<date>` -> the generation that marked them, or for a day whose
+  rebuild waits a token unique to the sealing run that deferred it), `big` (the site keeps
   hour nodes, the current hour's node and the prefixes: reading its cells would cost too much), `lf` the
   lead lists' format (`dal.visitors.LISTS_FORMAT`; absent: 1), written when the state starts and by a
   rebuild, so a site's lists are in it from then on.

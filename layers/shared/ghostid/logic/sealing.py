@@ -18,6 +18,7 @@ node is rebuilt about once a day instead of once per batch.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -98,7 +99,9 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
     marks = dict(sorted(_due_marks(state, zone, turning).items())[:MAX_DIRTY_PER_RUN])
     late_days = _rebuild_marks(tree, marks, target, report)
     waiting = set() if turning else {d for d in late_days if _fine(state, zone.day_start(d))}
-    waits = {f"D:{day.isoformat()}": state.gen for day in waiting}
+    # A token, not the generation: a turn run that read an earlier wait of the same day must not remove
+    # this one (its settle compares the value it read).
+    waits = {f"D:{day.isoformat()}": secrets.randbits(62) for day in waiting}
     days |= late_days - waiting
     for day in sorted(days):
         _write_day(tree, day, report)

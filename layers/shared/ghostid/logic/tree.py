@@ -254,6 +254,19 @@ def load(tree: Tree, periods: Sequence[Period], families: Sequence[str]) -> list
     plans = [plan(tree, period) for period in periods]
     presence_wanted = [presence_keys(tree, period) for period in periods]
     started = _start_cells(tree, [span for spans in plans for span in spans if span.day is not None])
+    try:
+        return _load_planned(tree, plans, presence_wanted, families, started)
+    finally:
+        wait(list(started.values()))  # none outlives the call, not even when a read failed
+
+
+def _load_planned(
+    tree: Tree,
+    plans: list[list[Span]],
+    presence_wanted: list[list[tuple[Level, str]]],
+    families: Sequence[str],
+    started: dict[CellJob, Future[list[Cell]]],
+) -> list[Loaded]:
     known: dict[NodeRef, tree_dal.StoredNode] = {}
     fetched: set[NodeRef] = set()
     presence: dict[tuple[Level, str], Presence] = {}
@@ -368,8 +381,10 @@ def _fetch_cells(
     started = started or {}
     jobs = _cell_jobs(tree, spans)
     futures = [started.get(job) or _cells_pool.submit(_query_cells, tree, job) for job in jobs]
-    found = [future.result() for future in futures]
-    wait(list(started.values()))  # none outlives the call (a stale one is simply not used)
+    try:
+        found = [future.result() for future in futures]
+    finally:
+        wait(futures)
     cells: dict[date, list[Cell]] = defaultdict(list)
     for (day, _), day_found in zip(jobs, found, strict=True):
         cells[day] += day_found
