@@ -121,28 +121,23 @@ def simulate(
             missing += sum(history.get(v, 0) for v in {facts.ghost_vid for _, facts in group})
     usage = meter.reset()
     span = arrivals[-1][1].ts - arrivals[0][1].ts if arrivals else 0
-    if arrivals and span < DAY_MS and _day_waits(site_id):
+    if arrivals and span < DAY_MS:
         usage.add(_next_turn(stream, site_id, arrivals[-1][1].ts))
     return IngestResult(len(arrivals), len(groups), span, usage, fold, window_s, missing)
 
 
-def _day_waits(site_id: int) -> bool:
-    from ghostid.dal import state as state_dal
-
-    with quiet():
-        return any(period.startswith("D:") for period in state_dal.get_state(site_id).dirty)
-
-
 def _next_turn(stream: Stream, site_id: int, last: int) -> Usage:
-    """The day work of the sealing run at the hour turn after `last` (the span's own turns are in it)."""
-    from ghostid.dal import sites as sites_dal
+    """The day work of the sealing run at the hour turn after `last`, when a day waits for it (the span's
+    own turns are in the span)."""
+    from ghostid.dal import state as state_dal
     from ghostid.logic import sealing
     from ghostid.timeutil import Zone
 
     with quiet():
-        site = sites_dal.get_site(site_id)
-    assert site is not None
-    zone = Zone(site.timezone)
+        state = state_dal.get_state(site_id)
+    if state.timezone is None or not any(period.startswith("D:") for period in state.dirty):
+        return Usage()
+    zone = Zone(state.timezone)
     stream.clock.set(zone.hour_start(last) + HOUR_MS + 1_000)
     sealing.seal(site_id, zone, stream.clock.now())
     return stream.meter.reset().only(DAY_TURN, "seal at the next hour turn")

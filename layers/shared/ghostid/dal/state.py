@@ -45,6 +45,10 @@ class SiteState:
     since: int | None = None  # a big site keeps hour, week and month nodes of periods from this instant on
     lists_format: int = 1
 
+    def has_fine_nodes(self, start: int) -> bool:
+        """Hour, week and month nodes exist for a big site's periods since it became big."""
+        return self.big and self.since is not None and start >= self.since
+
     @property
     def settled_until(self) -> int | None:
         """Before this instant every change is either in the nodes or marked dirty."""

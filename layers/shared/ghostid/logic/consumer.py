@@ -298,10 +298,7 @@ def _mark_late(site_id: int, zone: Zone, state: state_dal.SiteState, touched: se
     if limit is None:
         return 0
     late = {h for h in touched if h < limit}
-    fine = state.since if state.big and state.since is not None else None
-    periods = {
-        f"H:{h}" if fine is not None and h >= fine else f"D:{zone.date_of(h).isoformat()}" for h in late
-    }
+    periods = {f"H:{h}" if state.has_fine_nodes(h) else f"D:{zone.date_of(h).isoformat()}" for h in late}
     if periods:
         state_dal.mark_dirty(site_id, periods, state.gen)
     return len(periods)

@@ -69,11 +69,7 @@ def _due_marks(state: state_dal.SiteState, zone: Zone, turning: bool) -> dict[st
 def _left_to_turn(state: state_dal.SiteState, zone: Zone, period: str) -> bool:
     """A day built from hour nodes waits for the next turn (its hours are read meanwhile)."""
     kind, value = period.split(":", 1)
-    return kind == "D" and _fine(state, zone.day_start(date.fromisoformat(value)))
-
-
-def _fine(state: state_dal.SiteState, start: int) -> bool:
-    return state.big and state.since is not None and start >= state.since
+    return kind == "D" and state.has_fine_nodes(zone.day_start(date.fromisoformat(value)))
 
 
 def _frontier(state: state_dal.SiteState, zone: Zone, now_ms: int) -> int:
@@ -98,7 +94,7 @@ def seal(site_id: int, zone: Zone, now_ms: int) -> SealReport:
     turning = target > state.until
     marks = dict(sorted(_due_marks(state, zone, turning).items())[:MAX_DIRTY_PER_RUN])
     late_days = _rebuild_marks(tree, marks, target, report)
-    waiting = set() if turning else {d for d in late_days if _fine(state, zone.day_start(d))}
+    waiting = set() if turning else {d for d in late_days if tree.has_fine_nodes(zone.day_start(d))}
     # A token, not the generation: a turn run that read an earlier wait of the same day must not remove
     # this one (its settle compares the value it read).
     waits = {f"D:{day.isoformat()}": secrets.randbits(62) for day in waiting}

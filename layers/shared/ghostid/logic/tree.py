@@ -99,8 +99,7 @@ class Tree:
         return self.has_fine_nodes(hour) and hour + HOUR_MS <= self.until and hour not in self.dirty_hours()
 
     def has_fine_nodes(self, start: int) -> bool:
-        """Hour, week and month nodes exist for a big site's periods since it became big."""
-        return self.state.big and self.state.since is not None and start >= self.state.since
+        return self.state.has_fine_nodes(start)
 
 
 # --- planning -----------------------------------------------------------------------------------------
