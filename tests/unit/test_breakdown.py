@@ -68,3 +68,44 @@ def test_every_parameter_wrong_in_each_way_is_a_400_naming_it(now: None) -> None
 def test_cookie_then_parameters_then_membership(now: None) -> None:
     surface.member_site(traffic=False)
     assert surface.order_of_checks(ROUTE) == []
+
+
+def test_a_page_is_the_same_slice_of_the_whole_ranking() -> None:
+    """`ranked_page` builds only the page's rows (a heap over rank keys): every page, after every row,
+    equals that slice of all rows ranked by brute force, ties (by value), zero rows and sketches included."""
+    import random
+
+    from ghostid.distinct import Distinct
+    from ghostid.logic.breakdown import ranked_page
+    from ghostid.models.dimensions import BY_NAME
+    from ghostid.models.rollups import Aggregate
+
+    rng = random.Random(7)
+    for name in ("page", "event_name", "country", "exit_page"):
+        dimension = BY_NAME[name]
+        aggregate = Aggregate()
+        values = aggregate.rows.setdefault(name, {})
+        for i in range(60):
+            value = f"v{rng.randrange(40)}é{i % 3}"
+            values[value] = [rng.choice([0, 0, 1, 2]) for _ in range(3)]
+            if dimension.has_visitors and rng.random() < 0.8:
+                aggregate.row_visitors.setdefault(name, {})[value] = Distinct(
+                    rng.randrange(10**6) for _ in range(rng.choice([0, 1, 2, 300]))
+                )
+        everything: list[dict[str, Any]] = []
+        for value, (sessions, pageviews, events) in values.items():
+            found = {"sessions": sessions, "pageviews": pageviews, "events": events}
+            sketch = aggregate.row_visitors.get(name, {}).get(value)
+            found["visitors"] = sketch.estimate() if sketch is not None else 0
+            row: dict[str, Any] = {"value": value, **{m: found[m] for m in dimension.metrics}}
+            if any(row[m] for m in dimension.metrics):
+                everything.append(row)
+        everything.sort(key=lambda row: (-row[dimension.metrics[0]], row["value"]))
+        assert everything, name
+        for limit in (1, 3, 1000):
+            page, more = ranked_page(aggregate, dimension, None, limit)
+            assert (page, more) == (everything[:limit], len(everything) > limit), name
+        for i, row in enumerate(everything):
+            after = (-row[dimension.metrics[0]], row["value"])
+            page, more = ranked_page(aggregate, dimension, after, 2)
+            assert (page, more) == (everything[i + 1 : i + 3], len(everything) > i + 3), (name, i)

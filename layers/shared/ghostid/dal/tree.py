@@ -79,12 +79,12 @@ def decode_family(into: Aggregate, family: str, payload: bytes) -> None:
         into.sessions, into.pageviews, into.events = data
         into.visitors = Distinct.from_bytes(blobs[0])
         return
-    rows = into.rows.setdefault(family, {})
-    with_visitors = BY_NAME[family].has_visitors
-    for value, sessions, pageviews, events, blob in data:
-        rows[value] = [sessions, pageviews, events]
-        if with_visitors and blob >= 0:
-            into.row_visitors.setdefault(family, {})[value] = Distinct.from_bytes(blobs[blob])
+    into.rows.setdefault(family, {}).update({entry[0]: entry[1:4] for entry in data})
+    if BY_NAME[family].has_visitors and blobs:
+        sketches = into.row_visitors.setdefault(family, {})
+        for value, _, _, _, blob in data:
+            if blob >= 0:
+                sketches[value] = Distinct.from_bytes(blobs[blob])
 
 
 def has_data(aggregate: Aggregate) -> bool:

@@ -6,6 +6,7 @@ row's rank key, so a walk never repeats or skips a row of an unchanged ranking.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from ghostid.dal import state as state_dal
@@ -27,11 +28,8 @@ def site_breakdown(query: BreakdownQuery, now_ms: int) -> BreakdownResponse:
     scope = query.model_dump(exclude={"cursor", "limit", "site_id"}, mode="json")
     after = cursor.decode(ROUTE, query.site_id, scope, query.cursor) if query.cursor else None
     (loaded,) = tree_logic.load(tree, [period], (dimension.name,))
-    ranked = rows(loaded.aggregate, dimension)
-    if after is not None:
-        ranked = [row for row in ranked if _rank(row, dimension) > (after[0], after[1])]
-    page = ranked[: query.limit]
-    more = len(ranked) > query.limit
+    after_key = (int(after[0]), str(after[1])) if after is not None else None
+    page, more = ranked_page(loaded.aggregate, dimension, after_key, query.limit)
     next_cursor = (
         cursor.encode(ROUTE, query.site_id, scope, list(_rank(page[-1], dimension))) if more else None
     )
@@ -46,20 +44,38 @@ def site_breakdown(query: BreakdownQuery, now_ms: int) -> BreakdownResponse:
     )
 
 
-def rows(aggregate: Aggregate, dimension: Dimension) -> list[dict[str, Any]]:
-    """Every value's row, ranked."""
+def ranked_page(
+    aggregate: Aggregate, dimension: Dimension, after: tuple[int, str] | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The `limit` rows ranked after `after` (a rank key), and whether more follow. Only the page's rows are
+    built: a page dimension holds thousands of values, so the rest are ranked by plain key tuples."""
     values = aggregate.rows.get(dimension.name, {})
     sketches = aggregate.row_visitors.get(dimension.name, {})
-    found = []
-    for value, (sessions, pageviews, events) in values.items():
-        measured = {"sessions": sessions, "pageviews": pageviews, "events": events}
+
+    def measured(value: str) -> dict[str, int]:
+        sessions, pageviews, events = values[value]
+        found = {"sessions": sessions, "pageviews": pageviews, "events": events}
         if dimension.has_visitors:
             sketch = sketches.get(value)
-            measured["visitors"] = sketch.estimate() if sketch is not None else 0
-        row: dict[str, Any] = {"value": value, **{m: measured[m] for m in dimension.metrics}}
-        if any(row[m] for m in dimension.metrics):  # e.g. an exit page of sessions that started before
-            found.append(row)
-    return sorted(found, key=lambda row: _rank(row, dimension))
+            found["visitors"] = sketch.estimate() if sketch is not None else 0
+        return {metric: found[metric] for metric in dimension.metrics}
+
+    first = dimension.metrics[0]
+    index = ("sessions", "pageviews", "events").index(first) if first != "visitors" else -1
+    keys = []
+    for value, row in values.items():
+        if index >= 0:
+            lead = row[index]
+        else:
+            sketch = sketches.get(value)
+            lead = sketch.estimate() if sketch is not None else 0
+        # A row with every metric zero is left out (e.g. an exit page of sessions that started before).
+        if lead or any(measured(value).values()):
+            keys.append((-int(lead), value))
+    if after is not None:
+        keys = [key for key in keys if key > after]
+    chosen = heapq.nsmallest(limit + 1, keys)
+    return [{"value": value, **measured(value)} for _, value in chosen[:limit]], len(chosen) > limit
 
 
 def _rank(row: dict[str, Any], dimension: Dimension) -> tuple[int, str]:

@@ -96,7 +96,9 @@ def compute(tree: tree_logic.Tree, period: Period, compare: periods_logic.Compar
     countries = loaded[0].aggregate.row_visitors.get("country", {})
     return StatsResponse(
         overview=current,
-        top_pages=[TopPage(page=p, views=v) for p, v in top((p, r[1]) for p, r in rows.items() if r[1] > 0)],
+        top_pages=[
+            TopPage(page=p, views=v) for p, v in top([(p, r[1]) for p, r in rows.items() if r[1] > 0])
+        ],
         countries=[
             CountryVisitors(country=c, visitors=v)
             for c, v in top((c, s.estimate()) for c, s in countries.items() if s)
@@ -120,8 +122,8 @@ def overview(loaded: tree_logic.Loaded) -> Overview:
 
 
 def top(entries: Any, limit: int = ANSWER_LIMIT) -> list[tuple[str, int]]:
-    """Most first, ties by name ascending (a heap: a page list holds thousands of values)."""
-    return heapq.nsmallest(limit, entries, key=lambda entry: (-entry[1], entry[0]))
+    """Most first, ties by name ascending (a heap of plain tuples: a page list holds thousands of values)."""
+    return [(name, -count) for count, name in heapq.nsmallest(limit, [(-c, n) for n, c in entries])]
 
 
 def _limited(response: StatsResponse, limit: int) -> StatsResponse:

@@ -132,13 +132,15 @@ class Aggregate:
             if mine is None:  # the first node of a range: a copy, without a lookup per value
                 self.rows[dim] = {value: row.copy() for value, row in values.items()}
                 continue
+            get = mine.get
             for value, row in values.items():
-                current = mine.get(value)
+                current = get(value)
                 if current is None:
                     mine[value] = row.copy()
-                else:  # this aggregate's own copy: added to in place
-                    for i, count in enumerate(row):
-                        current[i] += count
+                else:  # this aggregate's own copy: added to in place (a Row's three counts, unrolled)
+                    current[0] += row[0]
+                    current[1] += row[1]
+                    current[2] += row[2]
         for dim, sketches in other.row_visitors.items():
             mine_sketches = self.row_visitors.setdefault(dim, {})
             for value, sketch in sketches.items():
