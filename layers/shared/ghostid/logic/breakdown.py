@@ -14,10 +14,11 @@ from ghostid.logic import cursor
 from ghostid.logic import tree as tree_logic
 from ghostid.logic.stats import period_of, site_tree
 from ghostid.models.api import BREAKDOWN_RESPONSES, BreakdownQuery, BreakdownResponse
-from ghostid.models.dimensions import BY_NAME, Dimension
+from ghostid.models.dimensions import BY_NAME, COUNT_METRICS, Dimension, Metric
 from ghostid.models.rollups import Aggregate
 
 ROUTE = "breakdown"
+_ROW_INDEX = {name: i for i, name in enumerate(COUNT_METRICS)}  # a stored Row's order
 
 
 def site_breakdown(query: BreakdownQuery, now_ms: int) -> BreakdownResponse:
@@ -52,26 +53,23 @@ def ranked_page(
     values = aggregate.rows.get(dimension.name, {})
     sketches = aggregate.row_visitors.get(dimension.name, {})
 
-    def measured(value: str) -> dict[str, int]:
-        sessions, pageviews, events = values[value]
-        found = {"sessions": sessions, "pageviews": pageviews, "events": events}
-        if dimension.has_visitors:
+    def metric(name: Metric, value: str) -> int:
+        if name == "visitors":
             sketch = sketches.get(value)
-            found["visitors"] = sketch.estimate() if sketch is not None else 0
-        return {metric: found[metric] for metric in dimension.metrics}
+            return sketch.estimate() if sketch is not None else 0
+        return values[value][_ROW_INDEX[name]]
+
+    def measured(value: str) -> dict[str, int]:
+        return {name: metric(name, value) for name in dimension.metrics}
 
     first = dimension.metrics[0]
-    index = ("sessions", "pageviews", "events").index(first) if first != "visitors" else -1
+    position = _ROW_INDEX.get(first)  # None for visitors; a count is read straight from its row
     keys = []
     for value, row in values.items():
-        if index >= 0:
-            lead = row[index]
-        else:
-            sketch = sketches.get(value)
-            lead = sketch.estimate() if sketch is not None else 0
+        lead = row[position] if position is not None else metric(first, value)
         # A row with every metric zero is left out (e.g. an exit page of sessions that started before).
         if lead or any(measured(value).values()):
-            keys.append((-int(lead), value))
+            keys.append((-lead, value))
     if after is not None:
         keys = [key for key in keys if key > after]
     chosen = heapq.nsmallest(limit + 1, keys)
